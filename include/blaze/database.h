@@ -1,0 +1,174 @@
+// database.h — the BlazeDB embedded database.
+//
+// A Database is one SQLite file (or an in-memory database) holding named
+// collections of records. Every local transaction appends one change
+// {origin, seq, hlc, ops} to the change log in the same SQLite transaction as
+// the data, so the file always carries exactly what sync needs
+// (docs/on-disk-format.md).
+//
+//   blaze::Options options;
+//   auto db = blaze::Database::Open(options, "bugs.blazedb");
+//   if (!db.ok()) { ...db.status()... }
+//   auto id = (*db)->Insert("bugs", doc);
+//
+// Thread safety: a Database may be used from any number of threads; calls are
+// serialized internally. Watch callbacks run on the database's own watcher
+// thread, one at a time, in commit order; they may call back into the
+// Database. Several processes may open the same file; writes are serialized by
+// SQLite's lock (a writer waits up to Options::busy_timeout_ms).
+#ifndef BLAZE_DATABASE_H_
+#define BLAZE_DATABASE_H_
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "blaze/env.h"
+#include "blaze/status.h"
+#include "blaze/types.h"
+#include "blaze/value.h"
+
+namespace blaze {
+
+inline constexpr int kFormatVersion = 1;  // on-disk format, docs/on-disk-format.md
+inline constexpr size_t kMaxCollectionNameBytes = 256;
+inline constexpr size_t kMaxDocumentBytes = 16 << 20;  // BlazeBinary size of one record
+
+enum class Durability {
+  kNormal,  // WAL + synchronous=NORMAL: survives kill -9; power loss may drop the last commits
+  kFull,    // WAL + synchronous=FULL: survives power loss too
+};
+
+struct Options {
+  bool create_if_missing = true;  // create the file when it does not exist
+  bool in_memory = false;         // ignore the path; nothing touches disk
+  Durability durability = Durability::kNormal;
+  int busy_timeout_ms = 5000;     // how long a write waits for another process's lock
+  int watch_poll_ms = 10;         // how often watchers look for other processes' commits
+  Clock* clock = nullptr;         // defaults to SystemClock()
+  Random* random = nullptr;       // defaults to SystemRandom()
+};
+
+struct Record {
+  std::string id;
+  Value doc;  // a map; never contains "_id"
+};
+
+struct QueryOptions {
+  std::string where;                     // query language text; empty matches all
+  std::map<std::string, Value, std::less<>> vars;  // values for $variables
+  std::string order_by;                  // a field path, "_id", or empty (order by id)
+  bool descending = false;
+  std::optional<int64_t> limit;
+  int64_t offset = 0;
+};
+
+// One record-level effect of a committed change, as seen by watchers.
+struct ChangeEvent {
+  enum class Kind { kInserted, kUpdated, kDeleted };
+  Kind kind;
+  std::string collection;
+  std::string id;
+  Value doc;         // the record as of delivery; null for kDeleted
+  NodeId origin;     // the node whose change this is
+  Seq seq = 0;       // that change's seq in its origin's log
+};
+std::string_view ChangeKindName(ChangeEvent::Kind kind);  // "inserted", "updated", "deleted"
+
+// Keeps a watch alive; destroying (or Cancel()ing) it stops delivery. After
+// Cancel returns, the callback is not running and will not run again (unless
+// Cancel is called from inside the callback itself, which is allowed).
+class WatchHandle {
+ public:
+  WatchHandle() = default;
+  WatchHandle(WatchHandle&&) noexcept = default;
+  WatchHandle& operator=(WatchHandle&& other) noexcept;
+  ~WatchHandle();
+  void Cancel();
+  bool active() const { return static_cast<bool>(cancel_); }
+
+ private:
+  friend class Database;
+  explicit WatchHandle(std::function<void()> cancel) : cancel_(std::move(cancel)) {}
+  std::function<void()> cancel_;
+};
+
+class Txn;
+
+class Database {
+ public:
+  // Opens or creates the database at `path`. Refuses, without modifying it, a
+  // file that is not a BlazeDB database (kCorruption), one written by a newer
+  // format (kNotSupported), and a missing file unless create_if_missing
+  // (kNotFound).
+  static Result<std::unique_ptr<Database>> Open(const Options& options, const std::string& path);
+  ~Database();
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+
+  NodeId node_id() const;
+  const std::string& path() const;
+
+  // Single-record writes, each one transaction and one change.
+  Result<std::string> Insert(std::string_view collection, const Value& doc);  // generated id
+  Status Put(std::string_view collection, std::string_view id, const Value& doc);  // upsert, replaces
+  Status Patch(std::string_view collection, std::string_view id, const Value& patch);  // RFC 7396
+  Status Delete(std::string_view collection, std::string_view id);  // kNotFound if absent
+
+  // Reads.
+  Result<Value> Get(std::string_view collection, std::string_view id);  // kNotFound if absent
+  Result<std::vector<Record>> FetchAll(std::string_view collection);    // ordered by id
+  Result<std::vector<Record>> Query(std::string_view collection, const QueryOptions& query);
+  Result<int64_t> Count(std::string_view collection, std::string_view where = {},
+                        const std::map<std::string, Value, std::less<>>& vars = {});
+  // SQLite's query plan for `query`, one step per line (EXPLAIN QUERY PLAN).
+  Result<std::string> Explain(std::string_view collection, const QueryOptions& query);
+  Result<std::vector<std::string>> Collections();
+
+  // Declares a secondary index on a field path ("status", "owner.name").
+  Status CreateIndex(std::string_view collection, std::string_view field);
+
+  // Runs `body` in one transaction: everything it wrote commits atomically as
+  // one change, or — if it returns a non-OK Status or throws — nothing does
+  // (the exception is rethrown after the rollback).
+  Status Transaction(const std::function<Status(Txn&)>& body);
+
+  // Calls `callback` after each commit (of this process or another one on the
+  // same file) for each record of `collection` the change inserted, updated or
+  // deleted and that matches `where` before or after the change.
+  Result<WatchHandle> Watch(std::string_view collection, std::string_view where,
+                            std::function<void(const ChangeEvent&)> callback);
+
+  class Impl;
+
+ private:
+  explicit Database(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// The writes and reads of one transaction; valid only inside
+// Database::Transaction's body. Reads see the transaction's own writes.
+class Txn {
+ public:
+  Result<std::string> Insert(std::string_view collection, const Value& doc);
+  Status Put(std::string_view collection, std::string_view id, const Value& doc);
+  Status Patch(std::string_view collection, std::string_view id, const Value& patch);
+  Status Delete(std::string_view collection, std::string_view id);
+  Result<Value> Get(std::string_view collection, std::string_view id);
+
+  class Impl;
+
+ private:
+  friend class Database;
+  explicit Txn(Impl* impl) : impl_(impl) {}
+  Impl* impl_;
+};
+
+}  // namespace blaze
+
+#endif  // BLAZE_DATABASE_H_

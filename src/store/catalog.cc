@@ -1,0 +1,77 @@
+// catalog.cc — collection tables and indexes.
+#include "store/catalog.h"
+
+namespace blaze::store {
+
+std::string SqlQuote(std::string_view name) {
+  std::string out = "'";
+  for (char c : name) {
+    if (c == '\'') out += '\'';
+    out += c;
+  }
+  out += '\'';
+  return out;
+}
+
+Result<std::optional<std::string>> Catalog::Find(std::string_view collection) {
+  auto it = tables_.find(collection);
+  if (it != tables_.end()) return std::optional<std::string>(it->second);
+  BLAZE_ASSIGN_OR_RETURN(auto stmt, conn_->Prepare("SELECT tbl FROM blaze_collections WHERE name = ?"));
+  stmt->BindText(1, collection);
+  BLAZE_ASSIGN_OR_RETURN(bool row, stmt->Step());
+  if (!row) return std::optional<std::string>();
+  std::string tbl(stmt->ColumnText(0));
+  tables_.emplace(std::string(collection), tbl);
+  return std::optional<std::string>(tbl);
+}
+
+Result<std::string> Catalog::Ensure(std::string_view collection) {
+  BLAZE_ASSIGN_OR_RETURN(auto found, Find(collection));
+  if (found) return *found;
+  BLAZE_ASSIGN_OR_RETURN(int64_t n, conn_->QueryInt("SELECT count(*) FROM blaze_collections"));
+  std::string tbl = "c" + std::to_string(n + 1);
+  BLAZE_RETURN_IF_ERROR(conn_->Exec("CREATE TABLE " + tbl +
+                                    "(id TEXT PRIMARY KEY NOT NULL, doc TEXT, state BLOB NOT NULL) WITHOUT ROWID"));
+  BLAZE_ASSIGN_OR_RETURN(auto stmt, conn_->Prepare("INSERT INTO blaze_collections(name, tbl) VALUES (?, ?)"));
+  stmt->BindText(1, collection);
+  stmt->BindText(2, tbl);
+  BLAZE_RETURN_IF_ERROR(stmt->Run());
+  tables_.emplace(std::string(collection), tbl);
+  created_.emplace_back(collection);
+  return tbl;
+}
+
+Result<std::vector<std::string>> Catalog::List() {
+  BLAZE_ASSIGN_OR_RETURN(auto stmt, conn_->Prepare("SELECT name FROM blaze_collections ORDER BY name"));
+  std::vector<std::string> out;
+  while (true) {
+    BLAZE_ASSIGN_OR_RETURN(bool row, stmt->Step());
+    if (!row) break;
+    out.emplace_back(stmt->ColumnText(0));
+  }
+  return out;
+}
+
+Status Catalog::EnsureIndex(std::string_view collection, std::string_view field, const std::string& field_sql) {
+  BLAZE_ASSIGN_OR_RETURN(std::string tbl, Ensure(collection));
+  BLAZE_ASSIGN_OR_RETURN(auto find, conn_->Prepare("SELECT 1 FROM blaze_indexes WHERE collection = ? AND field = ?"));
+  find->BindText(1, collection);
+  find->BindText(2, field);
+  BLAZE_ASSIGN_OR_RETURN(bool exists, find->Step());
+  if (exists) return Status::Ok();
+  BLAZE_ASSIGN_OR_RETURN(int64_t n, conn_->QueryInt("SELECT count(*) FROM blaze_indexes"));
+  std::string name = "ix" + std::to_string(n + 1);
+  BLAZE_RETURN_IF_ERROR(conn_->Exec("CREATE INDEX " + name + " ON " + tbl + "(" + field_sql + ")"));
+  BLAZE_ASSIGN_OR_RETURN(auto add, conn_->Prepare("INSERT INTO blaze_indexes(collection, field, name) VALUES (?, ?, ?)"));
+  add->BindText(1, collection);
+  add->BindText(2, field);
+  add->BindText(3, name);
+  return add->Run();
+}
+
+void Catalog::Rollback() {
+  for (const auto& name : created_) tables_.erase(name);
+  created_.clear();
+}
+
+}  // namespace blaze::store

@@ -1,0 +1,51 @@
+// catalog.h — which SQLite table holds which collection, and its indexes.
+//
+// Collection "bugs" lives in table c<N> (id TEXT PRIMARY KEY, doc TEXT,
+// state BLOB) WITHOUT ROWID; `doc` is the JSON of the visible document (NULL
+// for a deleted record) that queries and expression indexes read, `state` the
+// RecordState with every stamp. The mapping is cached; tables created inside a
+// transaction that rolls back are forgotten with Rollback().
+//
+// Not thread-safe: used under the Database mutex.
+#ifndef BLAZE_STORE_CATALOG_H_
+#define BLAZE_STORE_CATALOG_H_
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "store/sqlite.h"
+
+namespace blaze::store {
+
+class Catalog {
+ public:
+  explicit Catalog(Connection* conn) : conn_(conn) {}
+
+  // The table of `collection`, or nullopt if it has none yet.
+  Result<std::optional<std::string>> Find(std::string_view collection);
+  // The table of `collection`, creating it (inside the caller's transaction).
+  Result<std::string> Ensure(std::string_view collection);
+  Result<std::vector<std::string>> List();
+  // Creates the expression index on `field_sql` (e.g. json_extract(doc,'$.a'))
+  // for `field` unless it exists. Caller holds a write transaction.
+  Status EnsureIndex(std::string_view collection, std::string_view field, const std::string& field_sql);
+
+  // Transaction bracketing for the cache.
+  void Commit() { created_.clear(); }
+  void Rollback();
+
+ private:
+  Connection* conn_;
+  std::map<std::string, std::string, std::less<>> tables_;
+  std::vector<std::string> created_;  // cache entries added in the open transaction
+};
+
+// `name` quoted as an SQL string literal ('it''s').
+std::string SqlQuote(std::string_view name);
+
+}  // namespace blaze::store
+
+#endif  // BLAZE_STORE_CATALOG_H_

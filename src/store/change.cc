@@ -1,0 +1,92 @@
+// change.cc — the op list codec.
+#include "store/change.h"
+
+#include "value/binary_codec.h"
+#include "value/utf8.h"
+
+namespace blaze::store {
+namespace {
+
+Status Corrupt(const std::string& what) { return Status::Corruption("change ops: " + what); }
+
+bool ReadName(value::Reader& r, std::string* out) {
+  std::string_view s;
+  if (!r.ReadLengthPrefixed(&s) || !value::IsValidUtf8(s)) return false;
+  out->assign(s);
+  return true;
+}
+
+}  // namespace
+
+std::string EncodeOps(const std::vector<Op>& ops) {
+  std::string out;
+  value::Writer w(&out);
+  w.PutByte(kOpsFormatV1);
+  w.PutVarint(ops.size());
+  for (const Op& op : ops) {
+    w.PutByte(static_cast<uint8_t>(op.type));
+    w.PutLengthPrefixed(op.collection);
+    w.PutLengthPrefixed(op.id);
+    switch (op.type) {
+      case Op::Type::kPut:
+        w.PutVarint(op.fields.size());
+        for (const auto& [name, v] : op.fields) {
+          w.PutLengthPrefixed(name);
+          value::AppendValue(w, v);
+        }
+        break;
+      case Op::Type::kUnset:
+        w.PutVarint(op.names.size());
+        for (const auto& name : op.names) w.PutLengthPrefixed(name);
+        break;
+      case Op::Type::kDelete:
+        break;
+    }
+  }
+  return out;
+}
+
+Result<std::vector<Op>> DecodeOps(std::string_view bytes) {
+  value::Reader r(bytes);
+  uint8_t version;
+  if (!r.ReadByte(&version) || version != kOpsFormatV1) return Corrupt("unknown format byte");
+  uint64_t count;
+  if (!r.ReadVarint(&count) || count > r.remaining() / 3) return Corrupt("bad op count");
+  std::vector<Op> ops(static_cast<size_t>(count));
+  for (Op& op : ops) {
+    uint8_t type;
+    if (!r.ReadByte(&type) || type < 1 || type > 3) return Corrupt("unknown op type");
+    op.type = static_cast<Op::Type>(type);
+    if (!ReadName(r, &op.collection) || op.collection.empty()) return Corrupt("bad collection name");
+    if (!ReadName(r, &op.id) || op.id.empty()) return Corrupt("bad record id");
+    uint64_t n;
+    switch (op.type) {
+      case Op::Type::kPut:
+        if (!r.ReadVarint(&n) || n > r.remaining() / 2) return Corrupt("bad field count");
+        for (uint64_t i = 0; i < n; ++i) {
+          std::string name;
+          if (!ReadName(r, &name)) return Corrupt("bad field name");
+          if (!op.fields.empty() && !(op.fields.rbegin()->first < name)) return Corrupt("fields not in order");
+          Value v;
+          BLAZE_RETURN_IF_ERROR(value::ReadValue(r, &v));
+          op.fields.emplace_hint(op.fields.end(), std::move(name), std::move(v));
+        }
+        break;
+      case Op::Type::kUnset:
+        if (!r.ReadVarint(&n) || n > r.remaining()) return Corrupt("bad field count");
+        for (uint64_t i = 0; i < n; ++i) {
+          std::string name;
+          if (!ReadName(r, &name)) return Corrupt("bad field name");
+          if (!op.names.empty() && !(op.names.back() < name)) return Corrupt("fields not in order");
+          op.names.push_back(std::move(name));
+        }
+        break;
+      case Op::Type::kDelete:
+        break;
+    }
+  }
+  if (!r.empty()) return Corrupt("trailing bytes");
+  return ops;
+}
+
+}  // namespace blaze::store

@@ -1,0 +1,68 @@
+// record_state.h — one record as stored: every field with its stamp, the
+// record's last put stamp and its delete stamp, and the last-writer-wins
+// rules that fold operations into it.
+//
+// Rules (docs/merge-semantics.md has them as algebra):
+//   put(s, fields):  put = max(put, s); each field f takes (s, value) if
+//                    s >= f.stamp (equal only when replaying the same op);
+//   unset(s, names): each named field takes (s, absent) if s >= f.stamp;
+//   delete(s):       del = max(del, s).
+//   visible record:  put > del;  visible field: present and stamp > del.
+// After every op, fields with stamp < del are dropped: they can never be
+// visible again (any later op on them has a greater stamp and rewrites them),
+// so dropping keeps the state canonical — two replicas with the same history
+// hold byte-identical states whatever the order they saw it in.
+//
+// Thread-safe as a value (no shared state).
+#ifndef BLAZE_STORE_RECORD_STATE_H_
+#define BLAZE_STORE_RECORD_STATE_H_
+
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "blaze/status.h"
+#include "blaze/types.h"
+#include "blaze/value.h"
+
+namespace blaze::store {
+
+struct FieldState {
+  Stamp stamp;
+  bool present = false;  // false: unset (a tombstone for the field)
+  Value value;           // meaningful when present
+};
+
+class RecordState {
+ public:
+  bool visible() const { return del_ < put_; }
+  const Stamp& put_stamp() const { return put_; }
+  const Stamp& delete_stamp() const { return del_; }
+  const std::map<std::string, FieldState, std::less<>>& fields() const { return fields_; }
+
+  // The visible document: a map of the visible fields (empty if invisible).
+  Value VisibleDoc() const;
+
+  void ApplyPut(const Stamp& s, const Value::Map& fields);
+  void ApplyUnset(const Stamp& s, const std::vector<std::string>& names);
+  void ApplyDelete(const Stamp& s);
+
+  // Storage codec (docs/on-disk-format.md, "record state").
+  std::string Encode() const;
+  static Result<RecordState> Decode(std::string_view bytes);
+
+  friend bool operator==(const RecordState& a, const RecordState& b);
+
+ private:
+  void Prune();
+  Stamp put_;
+  Stamp del_;
+  std::map<std::string, FieldState, std::less<>> fields_;
+};
+
+bool operator==(const FieldState& a, const FieldState& b);
+
+}  // namespace blaze::store
+
+#endif  // BLAZE_STORE_RECORD_STATE_H_

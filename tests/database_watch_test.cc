@@ -1,0 +1,145 @@
+#include "blaze/database.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include "support/db_fixture.h"
+
+namespace blaze {
+namespace {
+
+using testing::J;
+using testing::OpenOrDie;
+using testing::TempDir;
+
+// Collects events; waits for a count with a generous deadline (never a timing assertion).
+class Sink {
+ public:
+  std::function<void(const ChangeEvent&)> Callback() {
+    return [this](const ChangeEvent& e) {
+      std::lock_guard<std::mutex> l(mu_);
+      events_.push_back(e);
+      cv_.notify_all();
+    };
+  }
+  std::vector<ChangeEvent> WaitFor(size_t n) {
+    std::unique_lock<std::mutex> l(mu_);
+    cv_.wait_for(l, std::chrono::seconds(10), [&] { return events_.size() >= n; });
+    return events_;
+  }
+  size_t size() {
+    std::lock_guard<std::mutex> l(mu_);
+    return events_.size();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<ChangeEvent> events_;
+};
+
+TEST(WatchTest, DeliversInsertsUpdatesAndDeletesInCommitOrder) {
+  TempDir dir;
+  auto db = OpenOrDie(dir.File("w.blazedb"));
+  Sink sink;
+  auto h = db->Watch("bugs", "", sink.Callback());
+  ASSERT_TRUE(h.ok()) << h.status().ToString();
+  ASSERT_TRUE(db->Put("bugs", "a", J(R"({"v":1})")).ok());
+  ASSERT_TRUE(db->Patch("bugs", "a", J(R"({"v":2})")).ok());
+  ASSERT_TRUE(db->Put("other", "x", J("{}")).ok());
+  ASSERT_TRUE(db->Delete("bugs", "a").ok());
+  auto ev = sink.WaitFor(3);
+  ASSERT_EQ(ev.size(), 3u);
+  EXPECT_EQ(ev[0].kind, ChangeEvent::Kind::kInserted);
+  EXPECT_EQ(ev[1].kind, ChangeEvent::Kind::kUpdated);
+  EXPECT_EQ(ev[2].kind, ChangeEvent::Kind::kDeleted);
+  EXPECT_EQ(ev[0].id, "a");
+  EXPECT_EQ(ev[1].seq, 2u);
+  EXPECT_EQ(ev[2].seq, 4u);
+  EXPECT_EQ(ev[0].origin, db->node_id());
+}
+
+TEST(WatchTest, AQueryWatchSeesRecordsEnterAndLeave) {
+  TempDir dir;
+  auto db = OpenOrDie(dir.File("w.blazedb"));
+  ASSERT_TRUE(db->Put("bugs", "pre", J(R"({"status":"open"})")).ok());
+  Sink sink;
+  auto h = db->Watch("bugs", R"(status == "open")", sink.Callback());
+  ASSERT_TRUE(h.ok());
+  ASSERT_TRUE(db->Put("bugs", "closed1", J(R"({"status":"closed"})")).ok());  // never matches: not delivered
+  ASSERT_TRUE(db->Put("bugs", "n", J(R"({"status":"open"})")).ok());          // enters
+  ASSERT_TRUE(db->Patch("bugs", "n", J(R"({"status":"closed"})")).ok());      // leaves: delivered
+  ASSERT_TRUE(db->Patch("bugs", "n", J(R"({"x":1})")).ok());                  // outside: not delivered
+  ASSERT_TRUE(db->Delete("bugs", "pre").ok());                                // matched before: delivered
+  ASSERT_TRUE(db->Delete("bugs", "closed1").ok());                            // never matched
+  auto ev = sink.WaitFor(3);
+  ASSERT_EQ(ev.size(), 3u);
+  EXPECT_EQ(ev[0].id, "n");
+  EXPECT_EQ(ev[1].id, "n");
+  EXPECT_EQ(ev[1].doc, J(R"({"status":"closed","x":1})"));  // the record as of delivery
+  EXPECT_EQ(ev[2].id, "pre");
+  EXPECT_EQ(ev[2].kind, ChangeEvent::Kind::kDeleted);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(sink.size(), 3u);
+}
+
+TEST(WatchTest, SeesCommitsFromAnotherConnection) {
+  TempDir dir;
+  auto db = OpenOrDie(dir.File("w.blazedb"));
+  auto writer = OpenOrDie(dir.File("w.blazedb"));  // stands in for another process
+  Sink sink;
+  auto h = db->Watch("bugs", "", sink.Callback());
+  ASSERT_TRUE(h.ok());
+  ASSERT_TRUE(writer->Put("bugs", "x", J(R"({"v":1})")).ok());
+  auto ev = sink.WaitFor(1);
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].doc, J(R"({"v":1})"));
+}
+
+TEST(WatchTest, CancelStopsDeliveryEvenFromInsideTheCallback) {
+  TempDir dir;
+  auto db = OpenOrDie(dir.File("w.blazedb"));
+  Sink sink;
+  WatchHandle handle;
+  int calls = 0;
+  auto h = db->Watch("bugs", "", [&](const ChangeEvent& e) {
+    ++calls;
+    handle.Cancel();
+    sink.Callback()(e);
+  });
+  ASSERT_TRUE(h.ok());
+  handle = std::move(h).value();
+  ASSERT_TRUE(db->Put("bugs", "a", J("{}")).ok());
+  sink.WaitFor(1);
+  ASSERT_TRUE(db->Put("bugs", "b", J("{}")).ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(calls, 1);
+}
+
+TEST(WatchTest, CallbacksMayUseTheDatabase) {
+  TempDir dir;
+  auto db = OpenOrDie(dir.File("w.blazedb"));
+  Sink sink;
+  auto h = db->Watch("bugs", "", [&](const ChangeEvent& e) {
+    auto n = db->Count("bugs");
+    EXPECT_TRUE(n.ok());
+    sink.Callback()(e);
+  });
+  ASSERT_TRUE(h.ok());
+  ASSERT_TRUE(db->Put("bugs", "a", J("{}")).ok());
+  EXPECT_EQ(sink.WaitFor(1).size(), 1u);
+}
+
+TEST(WatchTest, ABadQueryIsRefused) {
+  TempDir dir;
+  auto db = OpenOrDie(dir.File("w.blazedb"));
+  auto h = db->Watch("bugs", "status ==", [](const ChangeEvent&) {});
+  EXPECT_EQ(h.status().code(), StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace blaze

@@ -1,0 +1,116 @@
+// blazedb — the BlazeDB command line (docs/cli.md). Parses arguments with
+// CLI11 and runs one command from commands.h.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <optional>
+
+#include "commands.h"
+
+namespace {
+
+int Fail(const std::string& what, int code) {
+  std::fprintf(stderr, "blazedb: error: %s\n", what.c_str());
+  return code;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace blaze::cli;
+  CLI::App app{"BlazeDB — embedded document database with sync built in"};
+  app.require_subcommand(1);
+  app.footer(
+      "Exit codes: 0 ok, 2 bad input (usage, JSON, query, id, document), 3 not found,\n"
+      "            4 I/O error, corruption or unsupported file, 5 other errors.");
+  std::string db, coll, id, json, where, field, file;
+  std::optional<std::string> opt_id;
+  QueryArgs qa;
+  std::vector<std::string> count_vars;
+
+  auto* init = app.add_subcommand("init", "Create a database file (or check an existing one)");
+  init->add_option("DB", db, "database file")->required();
+
+  auto* put = app.add_subcommand("put", "Insert or replace a record; prints its id");
+  put->add_option("DB", db)->required();
+  put->add_option("COLLECTION", coll)->required();
+  put->add_option("JSON", json, "a JSON object")->required();
+  put->add_option("--id", opt_id, "record id (default: generated, or the document's \"_id\")");
+
+  auto* get = app.add_subcommand("get", "Print one record as JSON, with \"_id\"");
+  get->add_option("DB", db)->required();
+  get->add_option("COLLECTION", coll)->required();
+  get->add_option("ID", id)->required();
+
+  auto* patch = app.add_subcommand("patch", "Apply an RFC 7396 JSON merge patch to a record");
+  patch->add_option("DB", db)->required();
+  patch->add_option("COLLECTION", coll)->required();
+  patch->add_option("ID", id)->required();
+  patch->add_option("JSON", json, "a JSON object; null removes a field")->required();
+
+  auto* del = app.add_subcommand("delete", "Delete a record");
+  del->add_option("DB", db)->required();
+  del->add_option("COLLECTION", coll)->required();
+  del->add_option("ID", id)->required();
+
+  auto* query = app.add_subcommand("query", "Print matching records as JSON lines");
+  query->add_option("DB", db)->required();
+  query->add_option("COLLECTION", coll)->required();
+  query->add_option("WHERE", qa.where, "query, e.g. 'status == \"open\" && priority >= 2'");
+  query->add_option("--order-by", qa.order_by, "field path to sort by (default: _id)");
+  query->add_flag("--desc", qa.desc, "sort descending");
+  query->add_option("--limit", qa.limit, "at most N records")->check(CLI::NonNegativeNumber);
+  query->add_option("--offset", qa.offset, "skip N records")->check(CLI::NonNegativeNumber);
+  query->add_option("--var", qa.vars, "bind $NAME: --var NAME=JSON (repeatable)");
+  query->add_flag("--explain", qa.explain, "print SQLite's query plan instead of records");
+
+  auto* count = app.add_subcommand("count", "Print the number of matching records");
+  count->add_option("DB", db)->required();
+  count->add_option("COLLECTION", coll)->required();
+  count->add_option("WHERE", where);
+  count->add_option("--var", count_vars, "bind $NAME: --var NAME=JSON (repeatable)");
+
+  auto* watch = app.add_subcommand("watch", "Print changes as JSON lines until interrupted");
+  watch->add_option("DB", db)->required();
+  watch->add_option("COLLECTION", coll)->required();
+  watch->add_option("WHERE", where);
+
+  auto* index = app.add_subcommand("index", "Create a secondary index on a field");
+  index->add_option("DB", db)->required();
+  index->add_option("COLLECTION", coll)->required();
+  index->add_option("FIELD", field)->required();
+
+  auto* import = app.add_subcommand("import", "Import JSON lines in one transaction; prints the count");
+  import->add_option("DB", db)->required();
+  import->add_option("COLLECTION", coll)->required();
+  import->add_option("FILE", file, "JSON lines; a string \"_id\" member names the record")->required();
+
+  auto* exp = app.add_subcommand("export", "Print every record as JSON lines");
+  exp->add_option("DB", db)->required();
+  exp->add_option("COLLECTION", coll)->required();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::string what = e.what();
+    return Fail(what + " (run 'blazedb --help' for usage)", 2);
+  }
+
+  blaze::Status s;
+  if (*init) s = Init(db);
+  else if (*put) s = Put(db, coll, json, opt_id);
+  else if (*get) s = Get(db, coll, id);
+  else if (*patch) s = Patch(db, coll, id, json);
+  else if (*del) s = Delete(db, coll, id);
+  else if (*query) s = Query(db, coll, qa);
+  else if (*count) s = Count(db, coll, where, count_vars);
+  else if (*watch) s = Watch(db, coll, where);
+  else if (*index) s = Index(db, coll, field);
+  else if (*import) s = Import(db, coll, file);
+  else if (*exp) s = Export(db, coll);
+  if (!s.ok()) return Fail(s.message().empty() ? s.ToString() : s.message(), ExitCodeFor(s));
+  return 0;
+}

@@ -1,0 +1,48 @@
+// commands.h — the blazedb subcommands, one function each.
+//
+// Each returns a Status; main() turns it into the documented exit code and
+// the "blazedb: error: ..." line (docs/cli.md). Output goes to stdout only on
+// success, so a failed command prints nothing there.
+#ifndef BLAZE_TOOLS_COMMANDS_H_
+#define BLAZE_TOOLS_COMMANDS_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "blaze/status.h"
+
+namespace blaze::cli {
+
+struct QueryArgs {
+  std::string where;
+  std::string order_by;
+  bool desc = false;
+  std::optional<int64_t> limit;
+  int64_t offset = 0;
+  std::vector<std::string> vars;  // name=JSON
+  bool explain = false;
+};
+
+Status Init(const std::string& db);
+Status Put(const std::string& db, const std::string& collection, const std::string& json,
+           const std::optional<std::string>& id);
+Status Get(const std::string& db, const std::string& collection, const std::string& id);
+Status Patch(const std::string& db, const std::string& collection, const std::string& id, const std::string& json);
+Status Delete(const std::string& db, const std::string& collection, const std::string& id);
+Status Query(const std::string& db, const std::string& collection, const QueryArgs& args);
+Status Count(const std::string& db, const std::string& collection, const std::string& where,
+             const std::vector<std::string>& vars);
+Status Watch(const std::string& db, const std::string& collection, const std::string& where);
+Status Index(const std::string& db, const std::string& collection, const std::string& field);
+Status Import(const std::string& db, const std::string& collection, const std::string& file);
+Status Export(const std::string& db, const std::string& collection);
+
+// Exit code for a failed command: 2 bad input, 3 not found, 4 I/O or
+// corruption, 5 anything else.
+int ExitCodeFor(const Status& s);
+
+}  // namespace blaze::cli
+
+#endif  // BLAZE_TOOLS_COMMANDS_H_
