@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <map>
 #include <random>
 #include <set>
@@ -29,8 +30,8 @@ struct Killed {
 
 // Runs crash_writer from `first` and kills it after `after_ms`.
 Killed RunAndKill(const std::string& db, long first, int after_ms) {
-  const char* dir = std::getenv("BLAZE_TEST_BIN_DIR");
-  std::string exe = std::string(dir ? dir : ".") + "/crash_writer";
+  // crash_writer is built beside this test binary.
+  std::string exe = std::filesystem::read_symlink("/proc/self/exe").parent_path() / "crash_writer";
   int fds[2];
   EXPECT_EQ(pipe(fds), 0);
   pid_t pid = fork();

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <string>
 
 #include "blaze/json.h"
@@ -243,7 +244,7 @@ TEST(QueryParserTest, ErrorMessagesCarryColumns) {
       {"a ==\x01 1", "query column 5: expected " + value + " after '==', found control character 0x01"},
       {"a == 1 \x80", "query column 8: expected '&&', '||' or end of query, found invalid UTF-8 byte 0x80"},
       {"a == 1 'abcdefghijklmnopqrstuvwxyz0123456789'",
-       "query column 8: expected '&&', '||' or end of query, found string 'abcdefghijklmnopqrstuvwxyz0...'"},
+       "query column 8: expected '&&', '||' or end of query, found string 'abcdefghijklmnopqrstuvwxyz0..."},
   };
   for (const auto& c : cases) {
     EXPECT_EQ(ParseError(c.text), c.message) << "query: " << c.text;

@@ -5,7 +5,9 @@
 //   integers that fit int64 become int, other numbers become double;
 //   bytes are written as {"$bytes": "<standard base64 with padding>"} and an
 //   object of exactly that shape is read back as bytes;
-//   doubles that are NaN or infinite have no JSON form and are written as null.
+//   doubles that are NaN or infinite have no JSON form and are written as null;
+//   invalid UTF-8 in a string (possible only for Values built in C++) is
+//   written as U+FFFD per bad byte, so the output is always valid JSON.
 // Parsing rejects invalid JSON (with the byte offset), invalid UTF-8 and
 // nesting deeper than kMaxJsonDepth. Thread-safe (pure functions).
 #ifndef BLAZE_JSON_H_

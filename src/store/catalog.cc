@@ -13,21 +13,28 @@ std::string SqlQuote(std::string_view name) {
   return out;
 }
 
-Result<std::optional<std::string>> Catalog::Find(std::string_view collection) {
+const TableInfo* Catalog::Remember(std::string_view collection, std::string table) {
+  TableInfo t;
+  t.select_state = "SELECT state FROM " + table + " WHERE id = ?";
+  t.insert = "INSERT INTO " + table + "(id, doc, state) VALUES (?, ?, ?)";
+  t.upsert = t.insert + " ON CONFLICT(id) DO UPDATE SET doc = excluded.doc, state = excluded.state";
+  t.name = std::move(table);
+  return &tables_.insert_or_assign(std::string(collection), std::move(t)).first->second;
+}
+
+Result<const TableInfo*> Catalog::Find(std::string_view collection) {
   auto it = tables_.find(collection);
-  if (it != tables_.end()) return std::optional<std::string>(it->second);
+  if (it != tables_.end()) return &it->second;
   BLAZE_ASSIGN_OR_RETURN(auto stmt, conn_->Prepare("SELECT tbl FROM blaze_collections WHERE name = ?"));
   stmt->BindText(1, collection);
   BLAZE_ASSIGN_OR_RETURN(bool row, stmt->Step());
-  if (!row) return std::optional<std::string>();
-  std::string tbl(stmt->ColumnText(0));
-  tables_.emplace(std::string(collection), tbl);
-  return std::optional<std::string>(tbl);
+  if (!row) return static_cast<const TableInfo*>(nullptr);
+  return Remember(collection, std::string(stmt->ColumnText(0)));
 }
 
-Result<std::string> Catalog::Ensure(std::string_view collection) {
-  BLAZE_ASSIGN_OR_RETURN(auto found, Find(collection));
-  if (found) return *found;
+Result<const TableInfo*> Catalog::Ensure(std::string_view collection) {
+  BLAZE_ASSIGN_OR_RETURN(const TableInfo* found, Find(collection));
+  if (found != nullptr) return found;
   BLAZE_ASSIGN_OR_RETURN(int64_t n, conn_->QueryInt("SELECT count(*) FROM blaze_collections"));
   std::string tbl = "c" + std::to_string(n + 1);
   BLAZE_RETURN_IF_ERROR(conn_->Exec("CREATE TABLE " + tbl +
@@ -36,9 +43,8 @@ Result<std::string> Catalog::Ensure(std::string_view collection) {
   stmt->BindText(1, collection);
   stmt->BindText(2, tbl);
   BLAZE_RETURN_IF_ERROR(stmt->Run());
-  tables_.emplace(std::string(collection), tbl);
   created_.emplace_back(collection);
-  return tbl;
+  return Remember(collection, std::move(tbl));
 }
 
 Result<std::vector<std::string>> Catalog::List() {
@@ -53,7 +59,8 @@ Result<std::vector<std::string>> Catalog::List() {
 }
 
 Status Catalog::EnsureIndex(std::string_view collection, std::string_view field, const std::string& field_sql) {
-  BLAZE_ASSIGN_OR_RETURN(std::string tbl, Ensure(collection));
+  BLAZE_ASSIGN_OR_RETURN(const TableInfo* table, Ensure(collection));
+  const std::string& tbl = table->name;
   BLAZE_ASSIGN_OR_RETURN(auto find, conn_->Prepare("SELECT 1 FROM blaze_indexes WHERE collection = ? AND field = ?"));
   find->BindText(1, collection);
   find->BindText(2, field);

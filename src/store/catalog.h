@@ -20,14 +20,23 @@
 
 namespace blaze::store {
 
+// A collection's table and the SQL the hot paths run against it, built once.
+struct TableInfo {
+  std::string name;          // c<N>
+  std::string select_state;  // the state of one record by id
+  std::string insert;        // a new row; fails if the id exists
+  std::string upsert;        // insert or replace doc and state
+};
+
 class Catalog {
  public:
   explicit Catalog(Connection* conn) : conn_(conn) {}
 
-  // The table of `collection`, or nullopt if it has none yet.
-  Result<std::optional<std::string>> Find(std::string_view collection);
+  // The table of `collection`, or nullptr if it has none yet. The pointer
+  // stays valid until the transaction that created the table rolls back.
+  Result<const TableInfo*> Find(std::string_view collection);
   // The table of `collection`, creating it (inside the caller's transaction).
-  Result<std::string> Ensure(std::string_view collection);
+  Result<const TableInfo*> Ensure(std::string_view collection);
   Result<std::vector<std::string>> List();
   // Creates the expression index on `field_sql` (e.g. json_extract(doc,'$.a'))
   // for `field` unless it exists. Caller holds a write transaction.
@@ -39,7 +48,8 @@ class Catalog {
 
  private:
   Connection* conn_;
-  std::map<std::string, std::string, std::less<>> tables_;
+  const TableInfo* Remember(std::string_view collection, std::string table);
+  std::map<std::string, TableInfo, std::less<>> tables_;
   std::vector<std::string> created_;  // cache entries added in the open transaction
 };
 

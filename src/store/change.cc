@@ -18,32 +18,55 @@ bool ReadName(value::Reader& r, std::string* out) {
 
 }  // namespace
 
-std::string EncodeOps(const std::vector<Op>& ops) {
+void AppendPutOp(std::string* body, std::string_view collection, std::string_view id, const Value::Map& fields) {
+  value::Writer w(body);
+  w.PutByte(static_cast<uint8_t>(Op::Type::kPut));
+  w.PutLengthPrefixed(collection);
+  w.PutLengthPrefixed(id);
+  w.PutVarint(fields.size());
+  for (const auto& [name, v] : fields) {
+    w.PutLengthPrefixed(name);
+    value::AppendValue(w, v);
+  }
+}
+
+void AppendUnsetOp(std::string* body, std::string_view collection, std::string_view id,
+                   const std::vector<std::string>& names) {
+  value::Writer w(body);
+  w.PutByte(static_cast<uint8_t>(Op::Type::kUnset));
+  w.PutLengthPrefixed(collection);
+  w.PutLengthPrefixed(id);
+  w.PutVarint(names.size());
+  for (const auto& name : names) w.PutLengthPrefixed(name);
+}
+
+void AppendDeleteOp(std::string* body, std::string_view collection, std::string_view id) {
+  value::Writer w(body);
+  w.PutByte(static_cast<uint8_t>(Op::Type::kDelete));
+  w.PutLengthPrefixed(collection);
+  w.PutLengthPrefixed(id);
+}
+
+std::string FrameOps(size_t count, std::string_view body) {
   std::string out;
+  out.reserve(body.size() + 11);
   value::Writer w(&out);
   w.PutByte(kOpsFormatV1);
-  w.PutVarint(ops.size());
+  w.PutVarint(count);
+  w.PutRaw(body);
+  return out;
+}
+
+std::string EncodeOps(const std::vector<Op>& ops) {
+  std::string body;
   for (const Op& op : ops) {
-    w.PutByte(static_cast<uint8_t>(op.type));
-    w.PutLengthPrefixed(op.collection);
-    w.PutLengthPrefixed(op.id);
     switch (op.type) {
-      case Op::Type::kPut:
-        w.PutVarint(op.fields.size());
-        for (const auto& [name, v] : op.fields) {
-          w.PutLengthPrefixed(name);
-          value::AppendValue(w, v);
-        }
-        break;
-      case Op::Type::kUnset:
-        w.PutVarint(op.names.size());
-        for (const auto& name : op.names) w.PutLengthPrefixed(name);
-        break;
-      case Op::Type::kDelete:
-        break;
+      case Op::Type::kPut: AppendPutOp(&body, op.collection, op.id, op.fields); break;
+      case Op::Type::kUnset: AppendUnsetOp(&body, op.collection, op.id, op.names); break;
+      case Op::Type::kDelete: AppendDeleteOp(&body, op.collection, op.id); break;
     }
   }
-  return out;
+  return FrameOps(ops.size(), body);
 }
 
 Result<std::vector<Op>> DecodeOps(std::string_view bytes) {

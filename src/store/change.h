@@ -43,6 +43,14 @@ struct Change {
 inline constexpr uint8_t kOpsFormatV1 = 0x01;
 
 std::string EncodeOps(const std::vector<Op>& ops);
+
+// Streaming form of EncodeOps for the write path: append ops one by one to a
+// body, then frame it with the op count.
+void AppendPutOp(std::string* body, std::string_view collection, std::string_view id, const Value::Map& fields);
+void AppendUnsetOp(std::string* body, std::string_view collection, std::string_view id,
+                   const std::vector<std::string>& names);
+void AppendDeleteOp(std::string* body, std::string_view collection, std::string_view id);
+std::string FrameOps(size_t count, std::string_view body);
 // kCorruption for anything but a canonical encoding.
 Result<std::vector<Op>> DecodeOps(std::string_view bytes);
 

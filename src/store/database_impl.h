@@ -16,6 +16,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -45,9 +46,11 @@ class Database::Impl {
   Status RunTransaction(const std::function<Status(Txn&)>& body);
 
   // --- everything below requires mu_ held ---
-  Result<std::optional<store::RecordState>> LoadState(const std::string& table, std::string_view id);
-  Status SaveState(const std::string& table, std::string_view id, const store::RecordState& st,
-                   const Value* visible_doc, bool must_be_new);
+  Result<std::optional<store::RecordState>> LoadState(const store::TableInfo& table, std::string_view id);
+  // Writes a record row: `state` encoded, `visible_doc` (nullptr when the
+  // record is not visible) as the JSON that queries read.
+  Status SaveRow(const store::TableInfo& table, std::string_view id, const std::string& state,
+                 const Value* visible_doc, bool must_be_new);
   Result<Value> GetLocked(std::string_view collection, std::string_view id);
   struct CompiledQuery {
     std::string sql;  // SELECT ... (or the WHERE part for Count)
@@ -76,6 +79,10 @@ class Database::Impl {
   bool local_commit_ = false;                  // a commit the watcher has not looked at
   int64_t data_version_ = -1;                  // last PRAGMA data_version seen
   std::shared_ptr<store::Watcher> watcher_;    // created on the first Watch
+  // Exact events of this process's commits, by local seq, captured by the
+  // write path while watchers exist; CollectEvents prefers them to re-reading
+  // records (which only shows their latest state).
+  std::map<int64_t, std::vector<ChangeEvent>> local_events_;
 };
 
 class Txn::Impl {
@@ -91,31 +98,48 @@ class Txn::Impl {
   // Appends the change (if anything was written) and the node row. The
   // caller commits the SQLite transaction.
   Status Finish();
-  const Status& poisoned() const { return poisoned_; }
-  bool wrote() const { return !ops_.empty(); }
-  Hlc last_stamp() const { return Hlc{base_.value + ops_.size() - 1}; }
+  bool wrote() const { return n_ops_ > 0; }
+  int64_t local_seq() const { return local_seq_; }
+  // The record-level events of this transaction, in the order of each
+  // record's last operation (captured only when watchers exist).
+  std::vector<ChangeEvent> TakeEvents();
+  Hlc last_stamp() const { return Hlc{base_.value + n_ops_ - 1}; }
 
  private:
-  struct Touch {
+  // The operations of one write on one record: an optional put, then an
+  // optional unset, or a delete alone.
+  struct Write {
+    const Value::Map* put = nullptr;
+    std::vector<std::string> unset;
+    bool del = false;
+  };
+  Stamp StampAt(size_t k) const { return Stamp{Hlc{base_.value + k}, node_.node}; }
+  // Folds `w` into `st` at the next stamps, writes the row, logs the ops and
+  // records the touch. `visible_doc`, when given, is the record's visible
+  // document afterwards (saves recomputing it).
+  Status Apply(std::string_view collection, std::string_view id, const store::TableInfo& table,
+               store::RecordState& st, const Write& w, const Value* visible_doc);
+  Status Load(std::string_view collection, std::string_view id, const store::TableInfo** table,
+              std::optional<store::RecordState>* st);
+  void Touch(std::string_view collection, std::string_view id, bool was_visible, bool now_visible,
+             const Value* doc);
+
+  struct TouchState {
     bool was_visible = false;
     bool now_visible = false;
     size_t last_op = 0;
+    Value doc;  // the visible document after the last op (when capturing)
   };
-  Stamp NextStamp() const { return Stamp{Hlc{base_.value + ops_.size()}, node_.node}; }
-  // Folds `ops` (all on one record) into `st` at the next stamps, writes the
-  // row, and records the touch. `visible_doc`, when given, is what the
-  // record's visible document is known to be afterwards.
-  Status Apply(std::vector<store::Op> ops, const std::string& table, store::RecordState& st,
-               const Value* visible_doc, bool must_be_new);
-  Status Load(std::string_view collection, std::string_view id, std::string* table,
-              std::optional<store::RecordState>* st);
 
   Database::Impl* db_;
   store::NodeRow node_;
   Hlc base_;
-  std::vector<store::Op> ops_;
-  std::map<std::pair<std::string, std::string>, Touch> touches_;
+  size_t n_ops_ = 0;
+  std::string ops_body_;  // the encoded ops so far (store::FrameOps adds the count)
+  std::unordered_map<std::string, TouchState> touches_;  // key: collection '\0' id
   Status poisoned_;  // a failure after something was written: the transaction must not commit
+  int64_t local_seq_ = 0;
+  bool capture_ = db_->watcher_ != nullptr;
 };
 
 }  // namespace blaze

@@ -11,8 +11,8 @@ namespace blaze {
 
 using store::RecordState;
 
-Result<std::optional<RecordState>> Database::Impl::LoadState(const std::string& table, std::string_view id) {
-  BLAZE_ASSIGN_OR_RETURN(auto stmt, conn_->Prepare("SELECT state FROM " + table + " WHERE id = ?"));
+Result<std::optional<RecordState>> Database::Impl::LoadState(const store::TableInfo& table, std::string_view id) {
+  BLAZE_ASSIGN_OR_RETURN(auto stmt, conn_->Prepare(table.select_state));
   stmt->BindText(1, id);
   BLAZE_ASSIGN_OR_RETURN(bool row, stmt->Step());
   if (!row) return std::optional<RecordState>();
@@ -20,17 +20,13 @@ Result<std::optional<RecordState>> Database::Impl::LoadState(const std::string& 
   return std::optional<RecordState>(std::move(st));
 }
 
-Status Database::Impl::SaveState(const std::string& table, std::string_view id, const RecordState& st,
-                                 const Value* visible_doc, bool must_be_new) {
-  std::string state = st.Encode();
+Status Database::Impl::SaveRow(const store::TableInfo& table, std::string_view id, const std::string& state,
+                               const Value* visible_doc, bool must_be_new) {
   if (state.size() > kMaxDocumentBytes) {
     return Status::InvalidArgument("record '" + std::string(id) + "' would take " + std::to_string(state.size()) +
                                    " bytes; the limit is " + std::to_string(kMaxDocumentBytes));
   }
-  const std::string sql = must_be_new ? "INSERT INTO " + table + "(id, doc, state) VALUES (?, ?, ?)"
-                                      : "INSERT INTO " + table + "(id, doc, state) VALUES (?, ?, ?) "
-                                        "ON CONFLICT(id) DO UPDATE SET doc = excluded.doc, state = excluded.state";
-  BLAZE_ASSIGN_OR_RETURN(auto stmt, conn_->Prepare(sql));
+  BLAZE_ASSIGN_OR_RETURN(auto stmt, conn_->Prepare(must_be_new ? table.insert : table.upsert));
   stmt->BindText(1, id);
   if (visible_doc != nullptr) {
     stmt->BindText(2, ToJson(*visible_doc));
@@ -48,16 +44,18 @@ Status Database::Impl::SaveState(const std::string& table, std::string_view id, 
 Result<Value> Database::Impl::GetLocked(std::string_view collection, std::string_view id) {
   BLAZE_RETURN_IF_ERROR(store::ValidateCollectionName(collection));
   BLAZE_RETURN_IF_ERROR(ValidateRecordId(id));
-  BLAZE_ASSIGN_OR_RETURN(auto table, catalog_.Find(collection));
-  std::optional<RecordState> st;
-  if (table) {
-    BLAZE_ASSIGN_OR_RETURN(st, LoadState(*table, id));
+  BLAZE_ASSIGN_OR_RETURN(const store::TableInfo* table, catalog_.Find(collection));
+  if (table != nullptr) {
+    BLAZE_ASSIGN_OR_RETURN(auto stmt, conn_->Prepare(table->select_state));
+    stmt->BindText(1, id);
+    BLAZE_ASSIGN_OR_RETURN(bool row, stmt->Step());
+    if (row) {
+      BLAZE_ASSIGN_OR_RETURN(std::optional<Value> doc, RecordState::DecodeVisibleDoc(stmt->ColumnBlob(0)));
+      if (doc) return std::move(*doc);
+    }
   }
-  if (!st || !st->visible()) {
-    return Status::NotFound("record '" + std::string(id) + "' does not exist in collection '" +
-                            std::string(collection) + "'");
-  }
-  return st->VisibleDoc();
+  return Status::NotFound("record '" + std::string(id) + "' does not exist in collection '" +
+                          std::string(collection) + "'");
 }
 
 Result<std::optional<Database::Impl::CompiledQuery>> Database::Impl::CompileQuery(std::string_view collection,
@@ -73,11 +71,11 @@ Result<std::optional<Database::Impl::CompiledQuery>> Database::Impl::CompileQuer
     BLAZE_ASSIGN_OR_RETURN(query::Path path, query::ParsePath(q.order_by));
     order = query::FieldSql(path);
   }
-  BLAZE_ASSIGN_OR_RETURN(auto table, catalog_.Find(collection));
-  if (!table) return std::optional<CompiledQuery>();
+  BLAZE_ASSIGN_OR_RETURN(const store::TableInfo* table, catalog_.Find(collection));
+  if (table == nullptr) return std::optional<CompiledQuery>();
   query::SqlExpr where = query::ToSql(bound);
   CompiledQuery c;
-  c.sql = std::string(select) + " FROM " + *table + " WHERE doc IS NOT NULL AND (" + where.sql + ")";
+  c.sql = std::string(select) + " FROM " + table->name + " WHERE doc IS NOT NULL AND (" + where.sql + ")";
   c.params = std::move(where.params);
   if (std::string_view(select).find("count(") == std::string_view::npos) {
     const char* dir = q.descending ? " DESC" : "";
@@ -105,6 +103,15 @@ Status Database::Impl::CollectEvents(const std::vector<std::string>& collections
     BLAZE_ASSIGN_OR_RETURN(bool row, stmt->Step());
     if (!row) break;
     last = stmt->ColumnInt(0);
+    auto local = local_events_.find(last);
+    if (local != local_events_.end()) {
+      for (ChangeEvent& e : local->second) {
+        if (std::find(collections.begin(), collections.end(), e.collection) == collections.end()) continue;
+        events.push_back(store::WatchEvent{last, std::move(e), true});
+      }
+      local_events_.erase(local);
+      continue;
+    }
     std::string_view effects = stmt->ColumnBlob(4);
     BLAZE_ASSIGN_OR_RETURN(std::vector<store::Op> ops, store::DecodeOps(stmt->ColumnBlob(3)));
     if (effects.size() != ops.size()) return Status::Corruption("change log: effects do not match ops");
@@ -127,7 +134,7 @@ Status Database::Impl::CollectEvents(const std::vector<std::string>& collections
   // Documents are read after the scan (the scan's statement is cached and
   // GetLocked uses others); a record changed again since shows its latest state.
   for (auto& we : events) {
-    if (we.event.kind == ChangeEvent::Kind::kDeleted) continue;
+    if (we.exact || we.event.kind == ChangeEvent::Kind::kDeleted) continue;
     auto doc = GetLocked(we.event.collection, we.event.id);
     if (doc.ok()) {
       we.event.doc = std::move(doc).value();
@@ -150,8 +157,9 @@ Status ReadRecords(store::Statement& stmt, std::vector<Record>* out) {
   while (true) {
     BLAZE_ASSIGN_OR_RETURN(bool row, stmt.Step());
     if (!row) return Status::Ok();
-    BLAZE_ASSIGN_OR_RETURN(RecordState st, RecordState::Decode(stmt.ColumnBlob(1)));
-    out->push_back(Record{std::string(stmt.ColumnText(0)), st.VisibleDoc()});
+    BLAZE_ASSIGN_OR_RETURN(std::optional<Value> doc, RecordState::DecodeVisibleDoc(stmt.ColumnBlob(1)));
+    if (!doc) return Status::Corruption("a record row has a document but its state says it is deleted");
+    out->push_back(Record{std::string(stmt.ColumnText(0)), std::move(*doc)});
   }
 }
 

@@ -110,6 +110,51 @@ std::string RecordState::Encode() const {
   return out;
 }
 
+std::string RecordState::EncodeFresh(const Stamp& s, const Value::Map& fields) {
+  std::string out;
+  out.reserve(48 + fields.size() * 16);
+  value::Writer w(&out);
+  w.PutByte(kStateV1);
+  PutStamp(w, s);
+  PutStamp(w, Stamp{});
+  w.PutVarint(fields.size());
+  for (const auto& [name, v] : fields) {
+    w.PutLengthPrefixed(name);
+    w.PutByte(kPresent | kSameAsPut);
+    value::AppendValue(w, v);
+  }
+  return out;
+}
+
+Result<std::optional<Value>> RecordState::DecodeVisibleDoc(std::string_view bytes) {
+  value::Reader r(bytes);
+  uint8_t version;
+  Stamp put, del;
+  if (!r.ReadByte(&version) || version != kStateV1) return Corrupt("unknown format byte");
+  if (!ReadStamp(r, &put) || !ReadStamp(r, &del)) return Corrupt("truncated stamps");
+  if (!(del < put)) return std::optional<Value>();
+  uint64_t n;
+  if (!r.ReadVarint(&n) || n > r.remaining() / 2) return Corrupt("bad field count");
+  Value::Map doc;
+  std::string_view prev;
+  for (uint64_t i = 0; i < n; ++i) {
+    std::string_view name;
+    if (!r.ReadLengthPrefixed(&name) || !value::IsValidUtf8(name)) return Corrupt("bad field name");
+    if (i > 0 && !(prev < name)) return Corrupt("fields out of order");
+    prev = name;
+    uint8_t flags;
+    if (!r.ReadByte(&flags) || (flags & ~(kPresent | kSameAsPut))) return Corrupt("bad field flags");
+    Stamp stamp = put;
+    if (!(flags & kSameAsPut) && !ReadStamp(r, &stamp)) return Corrupt("truncated field stamp");
+    if (!(flags & kPresent)) continue;
+    Value v;
+    BLAZE_RETURN_IF_ERROR(value::ReadValue(r, &v));
+    if (del < stamp) doc.emplace_hint(doc.end(), std::string(name), std::move(v));
+  }
+  if (!r.empty()) return Corrupt("trailing bytes");
+  return std::optional<Value>(Value(std::move(doc)));
+}
+
 Result<RecordState> RecordState::Decode(std::string_view bytes) {
   value::Reader r(bytes);
   RecordState st;

@@ -18,6 +18,7 @@
 #define BLAZE_STORE_RECORD_STATE_H_
 
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -51,6 +52,11 @@ class RecordState {
   // Storage codec (docs/on-disk-format.md, "record state").
   std::string Encode() const;
   static Result<RecordState> Decode(std::string_view bytes);
+  // Encode() of a new record after one put(s, fields), without building it.
+  static std::string EncodeFresh(const Stamp& s, const Value::Map& fields);
+  // VisibleDoc() of the encoded state, without building it; nullopt when the
+  // record is not visible. The read path's fast lane.
+  static Result<std::optional<Value>> DecodeVisibleDoc(std::string_view bytes);
 
   friend bool operator==(const RecordState& a, const RecordState& b);
 

@@ -6,6 +6,7 @@
 // transaction see it. Finish() appends the change {origin, seq, hlc, ops} and
 // the advanced node row; the caller commits all of it as one SQLite
 // transaction, or rolls all of it back.
+#include <algorithm>
 #include <exception>
 
 #include "blaze/json.h"
@@ -16,46 +17,74 @@
 namespace blaze {
 
 using store::Effect;
-using store::Op;
 using store::RecordState;
 
-Status Txn::Impl::Load(std::string_view collection, std::string_view id, std::string* table,
+Status Txn::Impl::Load(std::string_view collection, std::string_view id, const store::TableInfo** table,
                        std::optional<RecordState>* st) {
   if (!poisoned_.ok()) return poisoned_;
   BLAZE_RETURN_IF_ERROR(store::ValidateCollectionName(collection));
   BLAZE_RETURN_IF_ERROR(ValidateRecordId(id));
   BLAZE_ASSIGN_OR_RETURN(*table, db_->catalog_.Ensure(collection));
-  BLAZE_ASSIGN_OR_RETURN(*st, db_->LoadState(*table, id));
+  BLAZE_ASSIGN_OR_RETURN(*st, db_->LoadState(**table, id));
   return Status::Ok();
 }
 
-Status Txn::Impl::Apply(std::vector<Op> ops, const std::string& table, RecordState& st, const Value* visible_doc,
-                        bool must_be_new) {
-  const bool was_visible = st.visible();
-  for (size_t i = 0; i < ops.size(); ++i) {
-    Stamp s{Hlc{base_.value + ops_.size() + i}, node_.node};
-    const Op& op = ops[i];
-    switch (op.type) {
-      case Op::Type::kPut: st.ApplyPut(s, op.fields); break;
-      case Op::Type::kUnset: st.ApplyUnset(s, op.names); break;
-      case Op::Type::kDelete: st.ApplyDelete(s); break;
-    }
+void Txn::Impl::Touch(std::string_view collection, std::string_view id, bool was_visible, bool now_visible,
+                      const Value* doc) {
+  std::string key;
+  key.reserve(collection.size() + id.size() + 1);
+  key.append(collection).append(1, '\0').append(id);
+  auto [it, first] = touches_.try_emplace(std::move(key));
+  if (first) it->second.was_visible = was_visible;
+  it->second.now_visible = now_visible;
+  it->second.last_op = n_ops_ - 1;
+  if (capture_) it->second.doc = (now_visible && doc != nullptr) ? *doc : Value();
+}
+
+std::vector<ChangeEvent> Txn::Impl::TakeEvents() {
+  std::vector<std::pair<size_t, ChangeEvent>> ordered;
+  for (auto& [key, t] : touches_) {
+    if (t.was_visible == t.now_visible && !t.now_visible) continue;
+    ChangeEvent e;
+    e.kind = !t.now_visible ? ChangeEvent::Kind::kDeleted
+             : t.was_visible ? ChangeEvent::Kind::kUpdated
+                             : ChangeEvent::Kind::kInserted;
+    size_t zero = key.find('\0');
+    e.collection = key.substr(0, zero);
+    e.id = key.substr(zero + 1);
+    e.doc = std::move(t.doc);
+    e.origin = node_.node;
+    e.seq = node_.last_seq + 1;
+    ordered.emplace_back(t.last_op, std::move(e));
   }
+  std::sort(ordered.begin(), ordered.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<ChangeEvent> out;
+  for (auto& [op, e] : ordered) out.push_back(std::move(e));
+  return out;
+}
+
+Status Txn::Impl::Apply(std::string_view collection, std::string_view id, const store::TableInfo& table,
+                        RecordState& st, const Write& w, const Value* visible_doc) {
+  const bool was_visible = st.visible();
+  size_t k = n_ops_;
+  if (w.put != nullptr) st.ApplyPut(StampAt(k++), *w.put);
+  if (!w.unset.empty()) st.ApplyUnset(StampAt(k++), w.unset);
+  if (w.del) st.ApplyDelete(StampAt(k++));
   Value computed;
   if (st.visible() && visible_doc == nullptr) {
     computed = st.VisibleDoc();
     visible_doc = &computed;
   }
-  Status s = db_->SaveState(table, ops.front().id, st, st.visible() ? visible_doc : nullptr, must_be_new);
+  Status s = db_->SaveRow(table, id, st.Encode(), st.visible() ? visible_doc : nullptr, false);
   if (!s.ok()) {
     poisoned_ = s;
     return s;
   }
-  auto [it, first] = touches_.try_emplace({ops.front().collection, ops.front().id});
-  if (first) it->second.was_visible = was_visible;
-  it->second.now_visible = st.visible();
-  it->second.last_op = ops_.size() + ops.size() - 1;
-  for (Op& op : ops) ops_.push_back(std::move(op));
+  if (w.put != nullptr) store::AppendPutOp(&ops_body_, collection, id, *w.put);
+  if (!w.unset.empty()) store::AppendUnsetOp(&ops_body_, collection, id, w.unset);
+  if (w.del) store::AppendDeleteOp(&ops_body_, collection, id);
+  n_ops_ = k;
+  Touch(collection, id, was_visible, st.visible(), visible_doc);
   return Status::Ok();
 }
 
@@ -63,37 +92,41 @@ Result<std::string> Txn::Impl::Insert(std::string_view collection, const Value& 
   if (!poisoned_.ok()) return poisoned_;
   BLAZE_RETURN_IF_ERROR(store::ValidateCollectionName(collection));
   BLAZE_RETURN_IF_ERROR(store::ValidateDocument(doc));
-  BLAZE_ASSIGN_OR_RETURN(std::string table, db_->catalog_.Ensure(collection));
+  BLAZE_ASSIGN_OR_RETURN(const store::TableInfo* table, db_->catalog_.Ensure(collection));
   std::string id = db_->ids_.Next();
-  RecordState st;
-  std::vector<Op> ops(1);
-  ops[0] = Op{Op::Type::kPut, std::string(collection), id, doc.as_map(), {}};
-  BLAZE_RETURN_IF_ERROR(Apply(std::move(ops), table, st, &doc, /*must_be_new=*/true));
+  // A generated id is new: the state is one put, encoded without building it.
+  Status s = db_->SaveRow(*table, id, RecordState::EncodeFresh(StampAt(n_ops_), doc.as_map()), &doc,
+                          /*must_be_new=*/true);
+  if (!s.ok()) {
+    poisoned_ = s;
+    return s;
+  }
+  store::AppendPutOp(&ops_body_, collection, id, doc.as_map());
+  ++n_ops_;
+  Touch(collection, id, false, true, &doc);
   return id;
 }
 
 Status Txn::Impl::Put(std::string_view collection, std::string_view id, const Value& doc) {
   BLAZE_RETURN_IF_ERROR(store::ValidateDocument(doc));
-  std::string table;
+  const store::TableInfo* table;
   std::optional<RecordState> loaded;
   BLAZE_RETURN_IF_ERROR(Load(collection, id, &table, &loaded));
   RecordState st = loaded ? std::move(*loaded) : RecordState();
-  std::vector<Op> ops;
-  ops.push_back(Op{Op::Type::kPut, std::string(collection), std::string(id), doc.as_map(), {}});
+  Write w;
+  w.put = &doc.as_map();
   if (st.visible()) {
     // Put replaces the document: fields it does not name are unset.
-    Op unset{Op::Type::kUnset, std::string(collection), std::string(id), {}, {}};
     for (const auto& [name, f] : st.fields()) {
-      if (f.present && st.delete_stamp() < f.stamp && doc.Find(name) == nullptr) unset.names.push_back(name);
+      if (f.present && st.delete_stamp() < f.stamp && doc.Find(name) == nullptr) w.unset.push_back(name);
     }
-    if (!unset.names.empty()) ops.push_back(std::move(unset));
   }
-  return Apply(std::move(ops), table, st, &doc, false);
+  return Apply(collection, id, *table, st, w, &doc);
 }
 
 Status Txn::Impl::Patch(std::string_view collection, std::string_view id, const Value& patch) {
   BLAZE_RETURN_IF_ERROR(store::ValidatePatch(patch));
-  std::string table;
+  const store::TableInfo* table;
   std::optional<RecordState> loaded;
   BLAZE_RETURN_IF_ERROR(Load(collection, id, &table, &loaded));
   if (!loaded || !loaded->visible()) {
@@ -102,40 +135,38 @@ Status Txn::Impl::Patch(std::string_view collection, std::string_view id, const 
   }
   RecordState& st = *loaded;
   Value current = st.VisibleDoc();
-  Op put{Op::Type::kPut, std::string(collection), std::string(id), {}, {}};
-  Op unset{Op::Type::kUnset, std::string(collection), std::string(id), {}, {}};
+  Value::Map put;
+  Write w;
   for (const auto& [name, v] : patch.as_map()) {
     const Value* old = current.Find(name);
     if (v.is_null()) {
-      if (old != nullptr) unset.names.push_back(name);
+      if (old != nullptr) w.unset.push_back(name);
     } else {
-      put.fields.emplace(name, store::MergePatchValue(old, v));
+      put.emplace(name, store::MergePatchValue(old, v));
     }
   }
-  std::vector<Op> ops;
-  if (!put.fields.empty()) ops.push_back(std::move(put));
-  if (!unset.names.empty()) ops.push_back(std::move(unset));
-  if (ops.empty()) return Status::Ok();  // nothing to change: no change is logged
-  return Apply(std::move(ops), table, st, nullptr, false);
+  if (!put.empty()) w.put = &put;
+  if (w.put == nullptr && w.unset.empty()) return Status::Ok();  // nothing to change: no change is logged
+  return Apply(collection, id, *table, st, w, nullptr);
 }
 
 Status Txn::Impl::Delete(std::string_view collection, std::string_view id) {
-  std::string table;
+  const store::TableInfo* table;
   std::optional<RecordState> loaded;
   BLAZE_RETURN_IF_ERROR(Load(collection, id, &table, &loaded));
   if (!loaded || !loaded->visible()) {
     return Status::NotFound("record '" + std::string(id) + "' does not exist in collection '" +
                             std::string(collection) + "'");
   }
-  std::vector<Op> ops(1);
-  ops[0] = Op{Op::Type::kDelete, std::string(collection), std::string(id), {}, {}};
-  return Apply(std::move(ops), table, *loaded, nullptr, false);
+  Write w;
+  w.del = true;
+  return Apply(collection, id, *table, *loaded, w, nullptr);
 }
 
 Status Txn::Impl::Finish() {
   if (!poisoned_.ok()) return poisoned_;
-  if (ops_.empty()) return Status::Ok();
-  std::string effects(ops_.size(), static_cast<char>(Effect::kNone));
+  if (n_ops_ == 0) return Status::Ok();
+  std::string effects(n_ops_, static_cast<char>(Effect::kNone));
   for (const auto& [key, t] : touches_) {
     Effect e = Effect::kNone;
     if (t.now_visible) {
@@ -153,9 +184,10 @@ Status Txn::Impl::Finish() {
   stmt->BindInt(1, static_cast<int64_t>(row.node.value));
   stmt->BindInt(2, static_cast<int64_t>(row.last_seq));
   stmt->BindInt(3, static_cast<int64_t>(base_.value));
-  stmt->BindBlob(4, store::EncodeOps(ops_));
+  stmt->BindBlob(4, store::FrameOps(n_ops_, ops_body_));
   stmt->BindBlob(5, effects);
   BLAZE_RETURN_IF_ERROR(stmt->Run());
+  local_seq_ = sqlite3_last_insert_rowid(db_->conn_->raw());
   return store::WriteNodeRow(*db_->conn_, row);
 }
 
@@ -198,7 +230,10 @@ Status Database::Impl::RunTransaction(const std::function<Status(Txn&)>& body) {
   if (impl.wrote()) {
     hlc_.Advance(impl.last_stamp());
     local_commit_ = true;
-    if (watcher_) watcher_->Notify();
+    if (watcher_) {
+      local_events_[impl.local_seq()] = impl.TakeEvents();
+      watcher_->Notify();
+    }
   }
   return Status::Ok();
 }

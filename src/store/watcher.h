@@ -6,6 +6,10 @@
 // seen through PRAGMA data_version), and hands each record-level event to the
 // watches of that collection, in commit order.
 //
+// Commits of this process carry the record exactly as the change left it;
+// commits of other processes are read back from the change log and carry the
+// record as it is when the watcher reads it (it may include later commits).
+//
 // A watch with a query tracks the ids that currently match it, so it is told
 // about a record that matched before the change or matches after it —
 // including the delete of a record it was showing.
@@ -35,6 +39,7 @@ namespace blaze::store {
 struct WatchEvent {
   int64_t local_seq = 0;  // position in this file's change log
   ChangeEvent event;
+  bool exact = false;     // doc is the record right after this change (a commit of this process)
 };
 
 class Watcher {

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# cli_test.sh BLAZEDB — checks the command-line contract: command names,
+# output shapes, error lines and exit codes, and that bad input changes nothing.
+set -uo pipefail
+bin=$1
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+pass=0
+fail=0
+
+check() {  # check NAME EXPECTED ACTUAL
+  if [ "$2" == "$3" ]; then pass=$((pass + 1)); else fail=$((fail + 1)); printf 'FAIL %s\n  expected: %s\n  actual:   %s\n' "$1" "$2" "$3"; fi
+}
+code() { "$@" >/dev/null 2>&1; echo $?; }
+
+check "put on a missing database fails with not found" 3 "$(code "$bin" put db bugs '{"a":1}')"
+check "the missing database was not created" "no" "$([ -e db ] && echo yes || echo no)"
+"$bin" init db >/dev/null
+check "init is idempotent" 0 "$(code "$bin" init db)"
+
+id=$("$bin" put db bugs '{"title":"a","status":"open","priority":3}')
+check "put prints a generated 26-char id" 26 "${#id}"
+check "put --id prints the id" "b2" "$("$bin" put db bugs '{"title":"b","status":"closed","priority":1}' --id b2)"
+check "get prints one object with _id first" '{"_id":"b2","priority":1,"status":"closed","title":"b"}' "$("$bin" get db bugs b2)"
+"$bin" patch db bugs b2 '{"priority":null,"tags":["x"]}'
+check "patch follows RFC 7396" '{"_id":"b2","status":"closed","tags":["x"],"title":"b"}' "$("$bin" get db bugs b2)"
+check "query prints JSON lines" 2 "$("$bin" query db bugs | wc -l)"
+check "query with WHERE, order, limit" '{"_id":"b2","status":"closed","tags":["x"],"title":"b"}' \
+  "$("$bin" query db bugs 'title >= "a"' --order-by title --desc --limit 1)"
+check "query --offset" 1 "$("$bin" query db bugs --offset 1 | wc -l)"
+check "count" 1 "$("$bin" count db bugs 'status == "open"')"
+check "count with --var" 1 "$("$bin" count db bugs 'priority >= $p' --var p=2)"
+check "index" 0 "$(code "$bin" index db bugs status)"
+check "an indexed query uses the index" 1 "$("$bin" query db bugs 'status == "open"' --explain | grep -c 'USING INDEX')"
+
+err=$("$bin" query db bugs 'status ==' 2>&1 >/dev/null)
+check "bad query exit code" 2 "$(code "$bin" query db bugs 'status ==')"
+check "bad query error line" "blazedb: error: query column 10:" "${err:0:32}"
+check "invalid JSON" 2 "$(code "$bin" put db bugs '{bad')"
+check "non-object document" 2 "$(code "$bin" put db bugs '[1,2]')"
+check "oversize id" 2 "$(code "$bin" put db bugs '{}' --id "$(printf 'x%.0s' {1..257})")"
+check "get of a missing record" 3 "$(code "$bin" get db bugs nope)"
+check "delete of a missing record" 3 "$(code "$bin" delete db bugs nope)"
+echo "just text" > foreign.txt
+check "a foreign file is refused" 4 "$(code "$bin" get foreign.txt bugs x)"
+check "the foreign file is untouched" "just text" "$(cat foreign.txt)"
+check "unknown command" 2 "$(code "$bin" frobnicate db)"
+check "bad input changed nothing" 2 "$("$bin" count db bugs)"
+
+"$bin" export db bugs > out.jsonl
+check "export prints every record" 2 "$(wc -l < out.jsonl)"
+check "import prints the count" 2 "$("$bin" import db copy out.jsonl)"
+check "import keeps ids" "$("$bin" get db bugs b2)" "$("$bin" get db copy b2)"
+printf '{"a":1}\n{"a":\n' > bad.jsonl
+ierr=$("$bin" import db copy2 bad.jsonl 2>&1 >/dev/null)
+check "a bad import line fails" 2 "$(code "$bin" import db copy2 bad.jsonl)"
+check "the error names the line" "bad.jsonl:2" "$(echo "$ierr" | grep -o 'bad.jsonl:2')"
+check "a failed import imports nothing" 0 "$("$bin" count db copy2)"
+
+"$bin" delete db bugs b2
+check "delete" 3 "$(code "$bin" get db bugs b2)"
+
+# watch: start it, write, and read the JSON line it prints.
+"$bin" watch db bugs 'status == "open"' > watch.out 2>/dev/null &
+wpid=$!
+sleep 0.5
+"$bin" put db bugs '{"status":"open","n":1}' --id w1 >/dev/null
+"$bin" put db bugs '{"status":"closed"}' --id w2 >/dev/null
+for _ in $(seq 50); do [ -s watch.out ] && break; sleep 0.1; done
+sleep 0.3
+kill -INT $wpid
+wait $wpid
+check "watch exits cleanly on interrupt" 0 "$?"
+check "watch prints one line per matching change" 1 "$(wc -l < watch.out)"
+check "watch line shape" '"_id":"w1"' "$(grep -o '"_id":"w1"' watch.out)"
+check "watch line kind" '"kind":"inserted"' "$(grep -o '"kind":"inserted"' watch.out)"
+
+printf '%d passed, %d failed\n' "$pass" "$fail"
+[ "$fail" -eq 0 ]
