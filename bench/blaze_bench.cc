@@ -6,7 +6,8 @@
 //           file, WAL + synchronous=NORMAL on both sides. Raw SQLite stores
 //           the same records as (id TEXT PRIMARY KEY, doc TEXT JSON) rows,
 //           serialising each record with nlohmann::json.
-//   get:    point get of a random record among 100k.
+//   get:    point get of a random record among 100k (raw SQLite: select the
+//           JSON text and parse it).
 //   query:  equality query returning 100 of 1M records, with and without
 //           an index on the field.
 // At exit it prints a summary JSON object (ratios computed in this run) to
@@ -25,6 +26,7 @@
 #include <string>
 
 #include "blaze/database.h"
+#include "blaze/json.h"
 #include "blaze/record_id.h"
 
 namespace {
@@ -156,6 +158,45 @@ void BM_BlazePointGet(benchmark::State& state) {
   }
 }
 
+// The same lookup in raw SQLite: 100k (id TEXT PRIMARY KEY, doc TEXT) rows,
+// fetching the JSON text and parsing it into a Value as an application would.
+void BM_RawSqlitePointGet(benchmark::State& state) {
+  std::string path = BenchDir() + "/raw-get.sqlite";
+  std::filesystem::remove(path);
+  sqlite3* db;
+  Check(sqlite3_open(path.c_str(), &db), db);
+  Check(sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-32768;"
+                         "PRAGMA mmap_size=268435456; CREATE TABLE bugs(id TEXT PRIMARY KEY, doc TEXT NOT NULL)",
+                     nullptr, nullptr, nullptr), db);
+  sqlite3_stmt* ins;
+  Check(sqlite3_prepare_v2(db, "INSERT INTO bugs(id, doc) VALUES (?, ?)", -1, &ins, nullptr), db);
+  Check(sqlite3_exec(db, "BEGIN", nullptr, nullptr, nullptr), db);
+  for (int64_t i = 0; i < 100'000; ++i) {
+    std::string id = "r" + std::to_string(i);
+    std::string doc = MakeJson(i).dump();
+    sqlite3_bind_text(ins, 1, id.data(), static_cast<int>(id.size()), SQLITE_TRANSIENT);
+    sqlite3_bind_text(ins, 2, doc.data(), static_cast<int>(doc.size()), SQLITE_TRANSIENT);
+    Check(sqlite3_step(ins), db);
+    sqlite3_reset(ins);
+  }
+  Check(sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr), db);
+  sqlite3_finalize(ins);
+  sqlite3_stmt* sel;
+  Check(sqlite3_prepare_v2(db, "SELECT doc FROM bugs WHERE id = ?", -1, &sel, nullptr), db);
+  std::mt19937_64 rng(1);
+  for (auto _ : state) {
+    std::string id = "r" + std::to_string(rng() % 100'000);
+    sqlite3_bind_text(sel, 1, id.data(), static_cast<int>(id.size()), SQLITE_TRANSIENT);
+    if (sqlite3_step(sel) != SQLITE_ROW) state.SkipWithError("raw get failed");
+    auto v = blaze::ParseJson(std::string_view(reinterpret_cast<const char*>(sqlite3_column_text(sel, 0)),
+                                               static_cast<size_t>(sqlite3_column_bytes(sel, 0))));
+    benchmark::DoNotOptimize(v);
+    sqlite3_reset(sel);
+  }
+  sqlite3_finalize(sel);
+  sqlite3_close(db);
+}
+
 void QueryBench(benchmark::State& state, const char* field) {
   blaze::Database* db = Loaded(1'000'000, true);
   std::mt19937_64 rng(2);
@@ -177,6 +218,7 @@ void BM_UnindexedQuery100of1M(benchmark::State& state) { QueryBench(state, "buck
 BENCHMARK(BM_BlazeInsertBatched)->Unit(benchmark::kMillisecond)->MinTime(2.0);
 BENCHMARK(BM_RawSqliteInsertBatched)->Unit(benchmark::kMillisecond)->MinTime(2.0);
 BENCHMARK(BM_BlazePointGet)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_RawSqlitePointGet)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_IndexedQuery100of1M)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_UnindexedQuery100of1M)->Unit(benchmark::kMillisecond)->Iterations(5);
 
@@ -228,6 +270,7 @@ int main(int argc, char** argv) {
   s["raw_sqlite_insert_records_per_s"] = raw_ips;
   s["insert_time_ratio_vs_raw_sqlite"] = blaze_ips > 0 ? raw_ips / blaze_ips : 0;
   s["point_get_us"] = get("BM_BlazePointGet").ns_per_iter / 1e3;
+  s["raw_sqlite_point_get_us"] = get("BM_RawSqlitePointGet").ns_per_iter / 1e3;
   s["indexed_query_100_of_1m_ms"] = get("BM_IndexedQuery100of1M").ns_per_iter / 1e6;
   s["unindexed_query_100_of_1m_ms"] = get("BM_UnindexedQuery100of1M/iterations:5").ns_per_iter / 1e6;
   s["goals"] = {{"insert_records_per_s", ">= 300000"},

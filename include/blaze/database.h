@@ -50,6 +50,8 @@ struct Options {
   Durability durability = Durability::kNormal;
   int busy_timeout_ms = 5000;     // how long a write waits for another process's lock
   int watch_poll_ms = 10;         // how often watchers look for other processes' commits
+  int cache_size_mb = 32;         // SQLite page cache of this connection
+  int64_t mmap_size_mb = 256;     // read the file through a memory map up to this size (0: off)
   Clock* clock = nullptr;         // defaults to SystemClock()
   Random* random = nullptr;       // defaults to SystemRandom()
 };

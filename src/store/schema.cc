@@ -60,6 +60,10 @@ Status Configure(Connection& conn, const Options& options, bool in_memory) {
       return Status::IOError("could not switch the database to WAL mode");
     }
   }
+  BLAZE_RETURN_IF_ERROR(conn.Exec("PRAGMA cache_size=-" + std::to_string(int64_t{options.cache_size_mb} * 1024)));
+  if (!in_memory) {
+    BLAZE_RETURN_IF_ERROR(conn.Exec("PRAGMA mmap_size=" + std::to_string(options.mmap_size_mb * 1024 * 1024)));
+  }
   const char* sync = options.durability == Durability::kFull ? "FULL" : "NORMAL";
   return conn.Exec(std::string("PRAGMA synchronous=") + sync);
 }
