@@ -12,6 +12,7 @@ cd "$root"
 scripts/install-deps.sh
 jobs=$(nproc 2>/dev/null || echo 2)
 fuzz_seconds=${BLAZE_FUZZ_SECONDS:-30}
+export BLAZE_CRASH_ROUNDS=${BLAZE_CRASH_ROUNDS:-40}  # kill -9 rounds of the crash test
 step() { printf '\n=== %s\n' "$*"; }
 
 step "release build and tests"
@@ -33,7 +34,7 @@ for t in fuzz_blaze_binary fuzz_record_state fuzz_change_ops fuzz_query; do
   corpus=build/fuzz/corpus/$t
   mkdir -p "$corpus"
   [ -d "fuzz/corpus/$t" ] && cp -n fuzz/corpus/$t/* "$corpus"/ 2>/dev/null || true
-  build/fuzz/fuzz/$t -max_total_time="$fuzz_seconds" -print_final_stats=1 "$corpus" 2>&1 |
+  build/fuzz/fuzz/$t -max_total_time="$fuzz_seconds" -print_final_stats=1 -artifact_prefix=build/fuzz/ "$corpus" 2>&1 |
     grep -E "stat::number_of_executed_units|ERROR|SUMMARY" | sed "s/^/$t: /"
   test "${PIPESTATUS[0]}" -eq 0
 done

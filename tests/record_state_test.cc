@@ -115,3 +115,25 @@ TEST(RecordStateTest, ApplicationOrderDoesNotMatter) {
 
 }  // namespace
 }  // namespace blaze::store
+
+namespace blaze::store {
+namespace {
+
+// Found by fuzz_record_state: a deleted record's state with a damaged tail
+// must be reported as corruption by the fast decoder too, not as "deleted".
+TEST(RecordStateTest, BothDecodersRejectADamagedDeletedRecord) {
+  RecordState st;
+  st.ApplyPut(S(1), F({{"a", Value(1)}}));
+  st.ApplyUnset(S(5), {"b"});
+  st.ApplyDelete(S(3));
+  std::string bytes = st.Encode();
+  ASSERT_TRUE(RecordState::DecodeVisibleDoc(bytes).ok());
+  EXPECT_FALSE(RecordState::DecodeVisibleDoc(bytes)->has_value());
+  for (size_t cut = 0; cut < bytes.size(); ++cut) {
+    EXPECT_FALSE(RecordState::Decode(bytes.substr(0, cut)).ok()) << cut;
+    EXPECT_FALSE(RecordState::DecodeVisibleDoc(bytes.substr(0, cut)).ok()) << cut;
+  }
+}
+
+}  // namespace
+}  // namespace blaze::store

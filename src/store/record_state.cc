@@ -132,7 +132,7 @@ Result<std::optional<Value>> RecordState::DecodeVisibleDoc(std::string_view byte
   Stamp put, del;
   if (!r.ReadByte(&version) || version != kStateV1) return Corrupt("unknown format byte");
   if (!ReadStamp(r, &put) || !ReadStamp(r, &del)) return Corrupt("truncated stamps");
-  if (!(del < put)) return std::optional<Value>();
+  const bool visible = del < put;  // still read everything: damage is reported either way
   uint64_t n;
   if (!r.ReadVarint(&n) || n > r.remaining() / 2) return Corrupt("bad field count");
   Value::Map doc;
@@ -149,9 +149,10 @@ Result<std::optional<Value>> RecordState::DecodeVisibleDoc(std::string_view byte
     if (!(flags & kPresent)) continue;
     Value v;
     BLAZE_RETURN_IF_ERROR(value::ReadValue(r, &v));
-    if (del < stamp) doc.emplace_hint(doc.end(), std::string(name), std::move(v));
+    if (visible && del < stamp) doc.emplace_hint(doc.end(), std::string(name), std::move(v));
   }
   if (!r.empty()) return Corrupt("trailing bytes");
+  if (!visible) return std::optional<Value>();
   return std::optional<Value>(Value(std::move(doc)));
 }
 
