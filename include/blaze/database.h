@@ -149,6 +149,7 @@ class Database {
   class Impl;
 
  private:
+  friend class DatabaseAccess;  // the sync layer's way in (src/store/replica.h)
   explicit Database(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };

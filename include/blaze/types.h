@@ -4,6 +4,7 @@
 
 #include <compare>
 #include <cstdint>
+#include <map>
 #include <string>
 
 namespace blaze {
@@ -36,6 +37,10 @@ struct Stamp {
 
 // Position of a change in its origin's log: 1, 2, 3... without gaps.
 using Seq = uint64_t;
+
+// What a replica holds: for each origin, the highest seq it holds with no
+// gap below it.
+using VersionVector = std::map<NodeId, Seq>;
 
 }  // namespace blaze
 

@@ -60,6 +60,17 @@ class Database::Impl {
                                                     const char* select);
   Result<int64_t> MaxLocalSeq();
   // Events of changes after *cursor for the given collections; advances *cursor.
+  // Applies a change of another replica as one transaction (remote_apply.cc).
+  // Returns false, changing nothing, if the change is already held.
+  Result<bool> ApplyRemoteChange(const store::Change& change, int64_t max_drift_ms);
+  Result<VersionVector> GetVersionVector();
+  // Changes of `origin` with seq > after, in seq order, at most `limit`.
+  Result<std::vector<store::Change>> ChangesAfter(NodeId origin, Seq after, size_t limit);
+  // Every change in local (application) order after `after_local_seq`.
+  Result<std::vector<std::pair<int64_t, store::Change>>> LogAfter(int64_t after_local_seq, size_t limit);
+  // The hook the sync layer uses to hear about commits (called under mu_).
+  std::function<void()> on_commit_;
+
   Status CollectEvents(const std::vector<std::string>& collections, int64_t* cursor,
                        std::vector<store::WatchEvent>* out);
 
@@ -87,7 +98,15 @@ class Database::Impl {
 
 class Txn::Impl {
  public:
-  Impl(Database::Impl* db, store::NodeRow node) : db_(db), node_(node), base_(db->hlc_.Next(node.last_hlc)) {}
+  // A local transaction: this node's next seq, stamps from the clock.
+  Impl(Database::Impl* db, store::NodeRow node)
+      : db_(db), node_(node), origin_(node.node), seq_(node.last_seq + 1), base_(db->hlc_.Next(node.last_hlc)) {}
+  // Replaying a remote change: its origin, seq and stamps.
+  Impl(Database::Impl* db, store::NodeRow node, NodeId origin, Seq seq, Hlc base)
+      : db_(db), node_(node), origin_(origin), seq_(seq), base_(base), remote_(true) {}
+
+  // Applies one operation of a remote change (validated like local input).
+  Status ApplyRemoteOp(const store::Op& op);
 
   Result<std::string> Insert(std::string_view collection, const Value& doc);
   Status Put(std::string_view collection, std::string_view id, const Value& doc);
@@ -113,7 +132,7 @@ class Txn::Impl {
     std::vector<std::string> unset;
     bool del = false;
   };
-  Stamp StampAt(size_t k) const { return Stamp{Hlc{base_.value + k}, node_.node}; }
+  Stamp StampAt(size_t k) const { return Stamp{Hlc{base_.value + k}, origin_}; }
   // Folds `w` into `st` at the next stamps, writes the row, logs the ops and
   // records the touch. `visible_doc`, when given, is the record's visible
   // document afterwards (saves recomputing it).
@@ -133,7 +152,10 @@ class Txn::Impl {
 
   Database::Impl* db_;
   store::NodeRow node_;
+  NodeId origin_;
+  Seq seq_;
   Hlc base_;
+  bool remote_ = false;
   size_t n_ops_ = 0;
   std::string ops_body_;  // the encoded ops so far (store::FrameOps adds the count)
   std::unordered_map<std::string, TouchState> touches_;  // key: collection '\0' id

@@ -74,6 +74,15 @@ Status CheckTop(const Value& doc, const char* what) {
 }  // namespace
 
 Status ValidateDocument(const Value& doc) { return CheckTop(doc, "document"); }
+
+Status ValidateFields(const Value::Map& fields) {
+  if (fields.count("_id") != 0) return Status::InvalidArgument("a put operation writes the reserved field \"_id\"");
+  for (const auto& [key, item] : fields) {
+    if (!value::IsValidUtf8(key)) return Status::InvalidArgument("a field name is not valid UTF-8");
+    BLAZE_RETURN_IF_ERROR(Check(item, key, 1));
+  }
+  return Status::Ok();
+}
 Status ValidatePatch(const Value& patch) { return CheckTop(patch, "patch"); }
 
 Status ValidateCollectionName(std::string_view name) {

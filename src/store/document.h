@@ -18,6 +18,8 @@ inline constexpr int kMaxDocumentDepth = 48;
 
 // kInvalidArgument naming the offending field path when `doc` is not a valid document.
 Status ValidateDocument(const Value& doc);
+// The same rules for the fields of a put operation (from a remote change).
+Status ValidateFields(const Value::Map& fields);
 // Same rules for a merge patch (nulls allowed anywhere: they remove).
 Status ValidatePatch(const Value& patch);
 // Validates a collection name: 1..256 bytes of UTF-8.

@@ -53,8 +53,8 @@ std::vector<ChangeEvent> Txn::Impl::TakeEvents() {
     e.collection = key.substr(0, zero);
     e.id = key.substr(zero + 1);
     e.doc = std::move(t.doc);
-    e.origin = node_.node;
-    e.seq = node_.last_seq + 1;
+    e.origin = origin_;
+    e.seq = seq_;
     ordered.emplace_back(t.last_op, std::move(e));
   }
   std::sort(ordered.begin(), ordered.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
@@ -163,6 +163,28 @@ Status Txn::Impl::Delete(std::string_view collection, std::string_view id) {
   return Apply(collection, id, *table, *loaded, w, nullptr);
 }
 
+Status Txn::Impl::ApplyRemoteOp(const store::Op& op) {
+  const store::TableInfo* table;
+  std::optional<RecordState> loaded;
+  BLAZE_RETURN_IF_ERROR(Load(op.collection, op.id, &table, &loaded));
+  RecordState st = loaded ? std::move(*loaded) : RecordState();
+  Write w;
+  switch (op.type) {
+    case store::Op::Type::kPut:
+      BLAZE_RETURN_IF_ERROR(store::ValidateFields(op.fields));
+      w.put = &op.fields;
+      break;
+    case store::Op::Type::kUnset:
+      if (op.names.empty()) return Status::InvalidArgument("remote unset names no field");
+      w.unset = op.names;
+      break;
+    case store::Op::Type::kDelete:
+      w.del = true;
+      break;
+  }
+  return Apply(op.collection, op.id, *table, st, w, nullptr);
+}
+
 Status Txn::Impl::Finish() {
   if (!poisoned_.ok()) return poisoned_;
   if (n_ops_ == 0) return Status::Ok();
@@ -177,12 +199,13 @@ Status Txn::Impl::Finish() {
     effects[t.last_op] = static_cast<char>(e);
   }
   store::NodeRow row = node_;
-  row.last_seq = node_.last_seq + 1;
-  row.last_hlc = last_stamp();
+  if (!remote_) row.last_seq = seq_;
+  // The node's clock moves past every stamp it holds, its own or remote.
+  row.last_hlc = std::max(node_.last_hlc, last_stamp());
   BLAZE_ASSIGN_OR_RETURN(auto stmt, db_->conn_->Prepare(
       "INSERT INTO blaze_changes(origin, seq, hlc, ops, effects) VALUES (?, ?, ?, ?, ?)"));
-  stmt->BindInt(1, static_cast<int64_t>(row.node.value));
-  stmt->BindInt(2, static_cast<int64_t>(row.last_seq));
+  stmt->BindInt(1, static_cast<int64_t>(origin_.value));
+  stmt->BindInt(2, static_cast<int64_t>(seq_));
   stmt->BindInt(3, static_cast<int64_t>(base_.value));
   stmt->BindBlob(4, store::FrameOps(n_ops_, ops_body_));
   stmt->BindBlob(5, effects);
@@ -234,6 +257,7 @@ Status Database::Impl::RunTransaction(const std::function<Status(Txn&)>& body) {
       local_events_[impl.local_seq()] = impl.TakeEvents();
       watcher_->Notify();
     }
+    if (on_commit_) on_commit_();
   }
   return Status::Ok();
 }

@@ -1,0 +1,148 @@
+// remote_apply.cc — applying other replicas' changes, and reading the log
+// for them: the store's side of sync.
+//
+// A remote change applies in one SQLite transaction with exactly its origin,
+// seq and stamps, through the same LWW folding as local writes
+// (RecordState), so the file ends up as if the change had been written here.
+// It applies only in seq order (the caller holds back later ones), at most
+// once (a change already held is recognised and skipped), and never when its
+// clock is further ahead than the allowed drift.
+#include <algorithm>
+
+#include "store/database_impl.h"
+#include "store/watcher.h"
+
+namespace blaze {
+
+namespace {
+
+Status Divergent(const store::Change& c) {
+  return Status::Corruption("two different changes claim origin " + c.origin.ToHex() + " seq " +
+                            std::to_string(c.seq) +
+                            "; a replica is writing under another's node id (was a database file copied?)");
+}
+
+}  // namespace
+
+Result<bool> Database::Impl::ApplyRemoteChange(const store::Change& c, int64_t max_drift_ms) {
+  if (c.origin.value == 0 || c.seq == 0 || c.ops.empty()) {
+    return Status::InvalidArgument("a remote change needs an origin, a seq >= 1 and at least one op");
+  }
+  const std::string ops = store::EncodeOps(c.ops);
+  BLAZE_RETURN_IF_ERROR(conn_->Exec("BEGIN IMMEDIATE"));
+  auto rollback = [&](Status s) {
+    conn_->Exec("ROLLBACK").IgnoreError();
+    catalog_.Rollback();
+    return s;
+  };
+  // Already held? Then it must be the very same change.
+  {
+    auto held = conn_->Prepare("SELECT hlc, ops FROM blaze_changes WHERE origin = ? AND seq = ?");
+    if (!held.ok()) return rollback(held.status());
+    (*held)->BindInt(1, static_cast<int64_t>(c.origin.value));
+    (*held)->BindInt(2, static_cast<int64_t>(c.seq));
+    auto row = (*held)->Step();
+    if (!row.ok()) return rollback(row.status());
+    if (*row) {
+      bool same = static_cast<uint64_t>((*held)->ColumnInt(0)) == c.hlc.value && (*held)->ColumnBlob(1) == ops;
+      Status s = same ? Status::Ok() : Divergent(c);
+      rollback(s).IgnoreError();
+      if (!s.ok()) return s;
+      return false;
+    }
+  }
+  auto node = store::ReadNodeRow(*conn_);
+  if (!node.ok()) return rollback(node.status());
+  if (c.origin == node->node) return rollback(Divergent(c));
+  auto top = conn_->Prepare("SELECT coalesce(max(seq), 0) FROM blaze_changes WHERE origin = ?");
+  if (!top.ok()) return rollback(top.status());
+  (*top)->BindInt(1, static_cast<int64_t>(c.origin.value));
+  auto has = (*top)->Step();
+  if (!has.ok()) return rollback(has.status());
+  Seq held_seq = static_cast<Seq>((*top)->ColumnInt(0));
+  if (c.seq != held_seq + 1) {
+    return rollback(Status::FailedPrecondition("change " + c.origin.ToHex() + ":" + std::to_string(c.seq) +
+                                               " does not follow seq " + std::to_string(held_seq) +
+                                               " held for that origin; changes apply in order"));
+  }
+  Hlc last{c.hlc.value + c.ops.size() - 1};
+  Status drift = hlc_.Observe(last, max_drift_ms);
+  if (!drift.ok()) return rollback(drift.WithContext("change " + c.origin.ToHex() + ":" + std::to_string(c.seq)));
+
+  Txn::Impl impl(this, *node, c.origin, c.seq, c.hlc);
+  for (const store::Op& op : c.ops) {
+    Status s = impl.ApplyRemoteOp(op);
+    if (!s.ok()) {
+      return rollback(s.WithContext("change " + c.origin.ToHex() + ":" + std::to_string(c.seq)));
+    }
+  }
+  Status s = impl.Finish();
+  if (s.ok()) s = conn_->Exec("COMMIT");
+  if (!s.ok()) return rollback(s);
+  catalog_.Commit();
+  local_commit_ = true;
+  if (watcher_) {
+    local_events_[impl.local_seq()] = impl.TakeEvents();
+    watcher_->Notify();
+  }
+  if (on_commit_) on_commit_();
+  return true;
+}
+
+Result<VersionVector> Database::Impl::GetVersionVector() {
+  BLAZE_ASSIGN_OR_RETURN(auto stmt, conn_->Prepare("SELECT origin, max(seq) FROM blaze_changes GROUP BY origin"));
+  VersionVector vv;
+  while (true) {
+    BLAZE_ASSIGN_OR_RETURN(bool row, stmt->Step());
+    if (!row) break;
+    vv[NodeId{static_cast<uint64_t>(stmt->ColumnInt(0))}] = static_cast<Seq>(stmt->ColumnInt(1));
+  }
+  return vv;
+}
+
+namespace {
+
+Result<store::Change> ReadChange(store::Statement& stmt, int first_col) {
+  store::Change c;
+  c.origin.value = static_cast<uint64_t>(stmt.ColumnInt(first_col));
+  c.seq = static_cast<Seq>(stmt.ColumnInt(first_col + 1));
+  c.hlc.value = static_cast<uint64_t>(stmt.ColumnInt(first_col + 2));
+  BLAZE_ASSIGN_OR_RETURN(c.ops, store::DecodeOps(stmt.ColumnBlob(first_col + 3)));
+  return c;
+}
+
+}  // namespace
+
+Result<std::vector<store::Change>> Database::Impl::ChangesAfter(NodeId origin, Seq after, size_t limit) {
+  BLAZE_ASSIGN_OR_RETURN(auto stmt, conn_->Prepare(
+      "SELECT origin, seq, hlc, ops FROM blaze_changes WHERE origin = ? AND seq > ? ORDER BY seq LIMIT ?"));
+  stmt->BindInt(1, static_cast<int64_t>(origin.value));
+  stmt->BindInt(2, static_cast<int64_t>(after));
+  stmt->BindInt(3, static_cast<int64_t>(limit));
+  std::vector<store::Change> out;
+  while (true) {
+    BLAZE_ASSIGN_OR_RETURN(bool row, stmt->Step());
+    if (!row) break;
+    BLAZE_ASSIGN_OR_RETURN(store::Change c, ReadChange(*stmt, 0));
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+Result<std::vector<std::pair<int64_t, store::Change>>> Database::Impl::LogAfter(int64_t after_local_seq,
+                                                                                size_t limit) {
+  BLAZE_ASSIGN_OR_RETURN(auto stmt, conn_->Prepare(
+      "SELECT local_seq, origin, seq, hlc, ops FROM blaze_changes WHERE local_seq > ? ORDER BY local_seq LIMIT ?"));
+  stmt->BindInt(1, after_local_seq);
+  stmt->BindInt(2, static_cast<int64_t>(limit));
+  std::vector<std::pair<int64_t, store::Change>> out;
+  while (true) {
+    BLAZE_ASSIGN_OR_RETURN(bool row, stmt->Step());
+    if (!row) break;
+    BLAZE_ASSIGN_OR_RETURN(store::Change c, ReadChange(*stmt, 1));
+    out.emplace_back(stmt->ColumnInt(0), std::move(c));
+  }
+  return out;
+}
+
+}  // namespace blaze

@@ -1,0 +1,90 @@
+// replica.cc — DatabaseAccess: the sync layer's entry points into the store.
+#include "store/replica.h"
+
+#include "store/database_impl.h"
+
+namespace blaze {
+
+NodeId DatabaseAccess::Node(Database& db) { return db.impl_->node_; }
+
+Result<VersionVector> DatabaseAccess::GetVersionVector(Database& db) {
+  std::lock_guard<std::mutex> lock(db.impl_->mu_);
+  return db.impl_->GetVersionVector();
+}
+
+Result<std::vector<store::Change>> DatabaseAccess::ChangesAfter(Database& db, NodeId origin, Seq after,
+                                                                size_t limit) {
+  std::lock_guard<std::mutex> lock(db.impl_->mu_);
+  return db.impl_->ChangesAfter(origin, after, limit);
+}
+
+Result<std::vector<std::pair<int64_t, store::Change>>> DatabaseAccess::LogAfter(Database& db, int64_t after,
+                                                                                size_t limit) {
+  std::lock_guard<std::mutex> lock(db.impl_->mu_);
+  return db.impl_->LogAfter(after, limit);
+}
+
+Result<bool> DatabaseAccess::Apply(Database& db, const store::Change& change, int64_t max_drift_ms) {
+  BLAZE_RETURN_IF_ERROR(db.impl_->CheckNotInTransaction("Apply"));
+  std::lock_guard<std::mutex> lock(db.impl_->mu_);
+  return db.impl_->ApplyRemoteChange(change, max_drift_ms);
+}
+
+void DatabaseAccess::SetCommitHook(Database& db, std::function<void()> hook) {
+  std::lock_guard<std::mutex> lock(db.impl_->mu_);
+  db.impl_->on_commit_ = std::move(hook);
+}
+
+Result<VersionVector> DatabaseAccess::LoadCheckpoint(Database& db, NodeId peer) {
+  std::lock_guard<std::mutex> lock(db.impl_->mu_);
+  BLAZE_ASSIGN_OR_RETURN(auto stmt, db.impl_->conn_->Prepare("SELECT origin, seq FROM blaze_peers WHERE peer = ?"));
+  stmt->BindInt(1, static_cast<int64_t>(peer.value));
+  VersionVector vv;
+  while (true) {
+    BLAZE_ASSIGN_OR_RETURN(bool row, stmt->Step());
+    if (!row) break;
+    vv[NodeId{static_cast<uint64_t>(stmt->ColumnInt(0))}] = static_cast<Seq>(stmt->ColumnInt(1));
+  }
+  return vv;
+}
+
+Status DatabaseAccess::SaveCheckpoint(Database& db, NodeId peer, const VersionVector& acked) {
+  std::lock_guard<std::mutex> lock(db.impl_->mu_);
+  auto& conn = *db.impl_->conn_;
+  BLAZE_RETURN_IF_ERROR(conn.Exec("BEGIN IMMEDIATE"));
+  Status s = [&]() -> Status {
+    BLAZE_ASSIGN_OR_RETURN(auto stmt, conn.Prepare(
+        "INSERT INTO blaze_peers(peer, origin, seq) VALUES (?, ?, ?) "
+        "ON CONFLICT(peer, origin) DO UPDATE SET seq = max(seq, excluded.seq)"));
+    for (const auto& [origin, seq] : acked) {
+      stmt->BindInt(1, static_cast<int64_t>(peer.value));
+      stmt->BindInt(2, static_cast<int64_t>(origin.value));
+      stmt->BindInt(3, static_cast<int64_t>(seq));
+      BLAZE_RETURN_IF_ERROR(stmt->Run());
+      stmt->Reset();
+    }
+    return Status::Ok();
+  }();
+  if (s.ok()) s = conn.Exec("COMMIT");
+  if (!s.ok()) conn.Exec("ROLLBACK").IgnoreError();
+  return s;
+}
+
+Result<std::map<std::string, std::map<std::string, std::string>>> DatabaseAccess::DumpStates(Database& db) {
+  std::lock_guard<std::mutex> lock(db.impl_->mu_);
+  std::map<std::string, std::map<std::string, std::string>> out;
+  BLAZE_ASSIGN_OR_RETURN(std::vector<std::string> names, db.impl_->catalog_.List());
+  for (const auto& name : names) {
+    BLAZE_ASSIGN_OR_RETURN(const store::TableInfo* table, db.impl_->catalog_.Find(name));
+    BLAZE_ASSIGN_OR_RETURN(auto stmt, db.impl_->conn_->PrepareUncached("SELECT id, state FROM " + table->name));
+    auto& coll = out[name];
+    while (true) {
+      BLAZE_ASSIGN_OR_RETURN(bool row, stmt->Step());
+      if (!row) break;
+      coll.emplace(std::string(stmt->ColumnText(0)), std::string(stmt->ColumnBlob(1)));
+    }
+  }
+  return out;
+}
+
+}  // namespace blaze

@@ -1,0 +1,43 @@
+// replica.h — what the sync layer may do with a Database: read its version
+// vector and change log, apply remote changes, read and write per-peer
+// checkpoints, and hear about commits. This is the only door from above into
+// the store's internals (Database befriends DatabaseAccess).
+//
+// Thread safety: every call takes the database lock; the commit hook runs
+// with it held and must only signal (never call back into the database).
+#ifndef BLAZE_STORE_REPLICA_H_
+#define BLAZE_STORE_REPLICA_H_
+
+#include <functional>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "blaze/database.h"
+#include "store/change.h"
+
+namespace blaze {
+
+class DatabaseAccess {
+ public:
+  static NodeId Node(Database& db);
+  static Result<VersionVector> GetVersionVector(Database& db);
+  static Result<std::vector<store::Change>> ChangesAfter(Database& db, NodeId origin, Seq after, size_t limit);
+  static Result<std::vector<std::pair<int64_t, store::Change>>> LogAfter(Database& db, int64_t after_local_seq,
+                                                                         size_t limit);
+  // true: applied; false: already held (nothing changed).
+  static Result<bool> Apply(Database& db, const store::Change& change, int64_t max_drift_ms);
+  // Replaces the commit hook (one per database; nullptr removes it).
+  static void SetCommitHook(Database& db, std::function<void()> hook);
+  // The version vector last acknowledged by `peer`, persisted in the file.
+  static Result<VersionVector> LoadCheckpoint(Database& db, NodeId peer);
+  static Status SaveCheckpoint(Database& db, NodeId peer, const VersionVector& acked);
+  // Every record's stored state (encoded), by collection name and id,
+  // tombstones included: what convergence checks compare.
+  static Result<std::map<std::string, std::map<std::string, std::string>>> DumpStates(Database& db);
+};
+
+}  // namespace blaze
+
+#endif  // BLAZE_STORE_REPLICA_H_

@@ -1,0 +1,55 @@
+// messages.h — the sync protocol's messages and their BlazeBinary bodies.
+//
+//   hello    {node, version vector, wants answer}  sent first by both sides
+//   changes  {batch, [change...]}            changes the peer lacks, per origin in seq order
+//   ack      {batch, version vector}         the receiver's vector after applying a batch
+//   error    {message}                       then the sender closes the link
+//
+// Encoding (docs/sync-protocol.md): one type byte, then the body. A changes
+// body lists the batch's origins once (8 bytes each) and refers to them by
+// index; seq and hlc are delta-coded against the previous change of the
+// batch; ops use the change-log op encoding. Decoding is strict and bounded
+// like every BlazeDB decoder. The 7-byte frame and encryption wrap these
+// bodies in the secure channel (issue 4). Thread-safe (values only).
+#ifndef BLAZE_SYNC_MESSAGES_H_
+#define BLAZE_SYNC_MESSAGES_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "blaze/status.h"
+#include "blaze/types.h"
+#include "store/change.h"
+
+namespace blaze::sync {
+
+struct Hello {
+  NodeId node;
+  VersionVector vv;
+  bool wants_answer = true;  // the sender has not heard the peer's hello yet
+};
+struct ChangesMsg {
+  uint64_t batch = 0;
+  std::vector<store::Change> changes;
+};
+struct Ack {
+  uint64_t batch = 0;
+  VersionVector vv;
+};
+struct ErrorMsg {
+  std::string message;
+};
+using Message = std::variant<Hello, ChangesMsg, Ack, ErrorMsg>;
+
+enum class MessageType : uint8_t { kHello = 1, kChanges = 2, kAck = 3, kError = 4 };
+
+std::string EncodeMessage(const Message& m);
+// kCorruption for any malformed or truncated input.
+Result<Message> DecodeMessage(std::string_view bytes);
+
+}  // namespace blaze::sync
+
+#endif  // BLAZE_SYNC_MESSAGES_H_

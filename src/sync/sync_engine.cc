@@ -1,0 +1,348 @@
+// sync_engine.cc — the engine's protocol logic, confined to its executor.
+#include "sync/sync_engine.h"
+
+#include <algorithm>
+#include <atomic>
+
+#include "store/replica.h"
+#include "sync/messages.h"
+
+namespace blaze::sync {
+
+namespace {
+
+Seq Get(const VersionVector& vv, NodeId origin) {
+  auto it = vv.find(origin);
+  return it == vv.end() ? 0 : it->second;
+}
+
+}  // namespace
+
+class SyncEngine::Core : public std::enable_shared_from_this<Core> {
+ public:
+  Core(Database* db, Executor* executor, SyncOptions options)
+      : db_(db), executor_(executor), options_(options), self_(DatabaseAccess::Node(*db)) {}
+
+  struct Session {
+    uint64_t id = 0;
+    std::shared_ptr<Link> link;
+    std::shared_ptr<LinkHandler> handler;  // owned here; the link holds it weakly
+    bool hello_received = false;
+    bool closed = false;
+    NodeId remote_node;
+    VersionVector remote_vv;  // what the peer has acknowledged (or said in hello)
+    VersionVector sent;       // what we have sent (>= remote_vv)
+    std::map<uint64_t, uint64_t> in_flight;  // batch -> tick it was sent at
+    uint64_t next_batch = 1;
+    uint64_t hello_tick = 0;
+    PeerStats stats;
+  };
+
+  // A LinkHandler that routes a peer's messages to the engine, on its executor.
+  class Handler final : public LinkHandler {
+   public:
+    Handler(std::weak_ptr<Core> core, uint64_t peer) : core_(std::move(core)), peer_(peer) {}
+    void OnMessage(std::string message) override {
+      if (auto c = core_.lock()) c->OnMessage(peer_, message);
+    }
+    void OnClosed(const Status& why) override {
+      if (auto c = core_.lock()) c->OnClosed(peer_, why);
+    }
+
+   private:
+    std::weak_ptr<Core> core_;
+    uint64_t peer_;
+  };
+
+  Status Start() {
+    BLAZE_ASSIGN_OR_RETURN(local_vv_, DatabaseAccess::GetVersionVector(*db_));
+    std::weak_ptr<Core> weak = weak_from_this();
+    Executor* ex = executor_;
+    // Runs under the database lock: only post.
+    DatabaseAccess::SetCommitHook(*db_, [weak, ex] {
+      ex->Post([weak] {
+        if (auto c = weak.lock()) c->OnLocalCommit();
+      });
+    });
+    return Status::Ok();
+  }
+
+  void Stop() { DatabaseAccess::SetCommitHook(*db_, nullptr); }
+
+  void AddPeer(uint64_t id, std::shared_ptr<Link> link) {
+    Session& s = sessions_[id];
+    s.id = id;
+    s.link = link;
+    s.stats.peer = id;
+    s.handler = std::make_shared<Handler>(weak_from_this(), id);
+    link->Attach(s.handler, executor_);
+    SendHello(s);
+  }
+
+  void Tick() {
+    ++tick_;
+    for (auto& [id, s] : sessions_) {
+      if (s.closed) continue;
+      if (!s.hello_received) {
+        if (tick_ - s.hello_tick >= static_cast<uint64_t>(options_.retransmit_ticks)) SendHello(s);
+        continue;
+      }
+      bool expired = false;
+      for (const auto& [batch, sent_at] : s.in_flight) {
+        if (tick_ - sent_at >= static_cast<uint64_t>(options_.retransmit_ticks)) expired = true;
+      }
+      if (expired || (s.in_flight.empty() && Behind(s))) {
+        // Presumed lost: rewind to what the peer acknowledged and resend.
+        s.sent = s.remote_vv;
+        s.in_flight.clear();
+      }
+      Pump(s);
+    }
+  }
+
+  std::vector<PeerStats> Stats() const {
+    std::vector<PeerStats> out;
+    for (const auto& [id, s] : sessions_) {
+      PeerStats p = s.stats;
+      p.remote_node = s.remote_node;
+      p.live = s.hello_received && !s.closed;
+      p.batches_in_flight = s.in_flight.size();
+      uint64_t lag = 0;
+      for (const auto& [origin, seq] : local_vv_) {
+        Seq have = Get(s.remote_vv, origin);
+        if (seq > have) lag += seq - have;
+      }
+      p.lag = lag;
+      out.push_back(p);
+    }
+    return out;
+  }
+
+  const VersionVector& local_vv() const { return local_vv_; }
+  Executor* executor() const { return executor_; }
+
+ private:
+  bool Behind(const Session& s) const {
+    for (const auto& [origin, seq] : local_vv_) {
+      if (seq > Get(s.remote_vv, origin)) return true;
+    }
+    return false;
+  }
+
+  void SendHello(Session& s) {
+    s.hello_tick = tick_;
+    Send(s, Hello{self_, local_vv_, !s.hello_received});
+  }
+
+  void Send(Session& s, const Message& m) {
+    if (s.closed) return;
+    Status st = s.link->Send(EncodeMessage(m));
+    if (!st.ok()) MarkClosed(s, st);
+  }
+
+  void MarkClosed(Session& s, const Status& why) {
+    s.closed = true;
+    if (s.stats.error.empty()) s.stats.error = why.ToString();
+  }
+
+  void Fail(Session& s, const Status& why) {
+    Send(s, ErrorMsg{why.ToString()});
+    MarkClosed(s, why);
+    s.link->Close(why);
+  }
+
+  void OnLocalCommit() {
+    auto vv = DatabaseAccess::GetVersionVector(*db_);
+    if (!vv.ok()) return;  // retried on the next commit or tick
+    local_vv_ = std::move(vv).value();
+    for (auto& [id, s] : sessions_) Pump(s);
+  }
+
+  void OnClosed(uint64_t peer, const Status& why) {
+    auto it = sessions_.find(peer);
+    if (it != sessions_.end()) MarkClosed(it->second, why);
+  }
+
+  void OnMessage(uint64_t peer, const std::string& bytes) {
+    auto it = sessions_.find(peer);
+    if (it == sessions_.end() || it->second.closed) return;
+    Session& s = it->second;
+    auto msg = DecodeMessage(bytes);
+    if (!msg.ok()) return Fail(s, msg.status());
+    if (auto* h = std::get_if<Hello>(&*msg)) return OnHello(s, *h);
+    if (auto* c = std::get_if<ChangesMsg>(&*msg)) return OnChanges(s, *c);
+    if (auto* a = std::get_if<Ack>(&*msg)) return OnAck(s, *a);
+    const auto& e = std::get<ErrorMsg>(*msg);
+    MarkClosed(s, Status::Aborted("peer reported: " + e.message));
+    s.link->Close(Status::Aborted("peer reported an error"));
+  }
+
+  void OnHello(Session& s, const Hello& h) {
+    if (h.node == self_) return Fail(s, Status::InvalidArgument("peer has this database's own node id"));
+    if (!s.hello_received) {
+      // The session starts exactly where the peer stands.
+      s.hello_received = true;
+      s.remote_node = h.node;
+      s.remote_vv = h.vv;
+      s.sent = h.vv;
+      s.in_flight.clear();
+      // Persisted acknowledgements survive restarts (compaction will read them).
+      DatabaseAccess::SaveCheckpoint(*db_, s.remote_node, s.remote_vv).IgnoreError();
+    } else {
+      if (h.node != s.remote_node) return Fail(s, Status::InvalidArgument("peer changed its node id mid-session"));
+      for (const auto& [origin, seq] : h.vv) s.remote_vv[origin] = std::max(s.remote_vv[origin], seq);
+    }
+    // A peer that has not heard our hello asks for one (again); answers
+    // never ask, so hellos cannot bounce back and forth forever.
+    if (h.wants_answer) Send(s, Hello{self_, local_vv_, false});
+    Pump(s);
+  }
+
+  void Pump(Session& s) {
+    if (s.closed || !s.hello_received) return;
+    while (s.in_flight.size() < options_.window) {
+      ChangesMsg batch;
+      for (const auto& [origin, seq] : local_vv_) {
+        Seq from = std::max(Get(s.sent, origin), Get(s.remote_vv, origin));
+        if (seq <= from) continue;
+        size_t room = options_.batch_changes - batch.changes.size();
+        auto changes = DatabaseAccess::ChangesAfter(*db_, origin, from, room);
+        if (!changes.ok()) return;  // a tick retries
+        for (auto& c : *changes) {
+          s.sent[origin] = c.seq;
+          batch.changes.push_back(std::move(c));
+        }
+        if (batch.changes.size() >= options_.batch_changes) break;
+      }
+      if (batch.changes.empty()) return;
+      batch.batch = s.next_batch++;
+      s.in_flight[batch.batch] = tick_;
+      s.stats.changes_sent += batch.changes.size();
+      Send(s, batch);
+      if (s.closed) return;
+    }
+  }
+
+  void OnChanges(Session& s, const ChangesMsg& m) {
+    for (const store::Change& c : m.changes) {
+      Status st = Receive(s, c);
+      if (!st.ok()) return Fail(s, st);
+    }
+    Send(s, Ack{m.batch, local_vv_});
+  }
+
+  // Applies `c` if it is next for its origin (then anything held behind it),
+  // holds it if early, skips it if already held.
+  Status Receive(Session& s, const store::Change& c) {
+    // The peer holds what it sends: never send it back.
+    Seq& theirs = s.remote_vv[c.origin];
+    theirs = std::max(theirs, c.seq);
+    Seq have = Get(local_vv_, c.origin);
+    if (c.seq <= have) {
+      ++s.stats.duplicates;
+      return Status::Ok();
+    }
+    if (c.seq > have + 1) {
+      if (held_count_ < options_.max_held) {
+        if (held_[c.origin].emplace(c.seq, c).second) {
+          ++held_count_;
+        } else {
+          ++s.stats.duplicates;
+        }
+      }
+      return Status::Ok();
+    }
+    BLAZE_RETURN_IF_ERROR(ApplyOne(s, c));
+    auto it = held_.find(c.origin);
+    while (it != held_.end() && !it->second.empty()) {
+      auto next = it->second.begin();
+      Seq now = Get(local_vv_, c.origin);
+      if (next->first <= now) {
+        it->second.erase(next);
+        --held_count_;
+        continue;
+      }
+      if (next->first != now + 1) break;
+      store::Change ready = std::move(next->second);
+      it->second.erase(next);
+      --held_count_;
+      BLAZE_RETURN_IF_ERROR(ApplyOne(s, ready));
+    }
+    return Status::Ok();
+  }
+
+  Status ApplyOne(Session& s, const store::Change& c) {
+    auto applied = DatabaseAccess::Apply(*db_, c, options_.max_drift_ms);
+    if (!applied.ok() && applied.status().code() == StatusCode::kFailedPrecondition) {
+      // Someone else (another engine or process on the file) moved the
+      // vector: refresh and treat the change as early or duplicate.
+      BLAZE_ASSIGN_OR_RETURN(local_vv_, DatabaseAccess::GetVersionVector(*db_));
+      if (c.seq <= Get(local_vv_, c.origin)) return Status::Ok();
+      if (held_count_ < options_.max_held && held_[c.origin].emplace(c.seq, c).second) ++held_count_;
+      return Status::Ok();
+    }
+    if (!applied.ok()) return applied.status();
+    if (*applied) ++s.stats.changes_applied;
+    local_vv_[c.origin] = std::max(Get(local_vv_, c.origin), c.seq);
+    return Status::Ok();
+  }
+
+  void OnAck(Session& s, const Ack& a) {
+    s.in_flight.erase(a.batch);
+    bool advanced = false;
+    for (const auto& [origin, seq] : a.vv) {
+      Seq& mine = s.remote_vv[origin];
+      if (seq > mine) {
+        mine = seq;
+        advanced = true;
+      }
+    }
+    if (advanced) DatabaseAccess::SaveCheckpoint(*db_, s.remote_node, s.remote_vv).IgnoreError();
+    Pump(s);
+  }
+
+  Database* db_;
+  Executor* executor_;
+  SyncOptions options_;
+  NodeId self_;
+  VersionVector local_vv_;
+  std::map<uint64_t, Session> sessions_;
+  std::map<NodeId, std::map<Seq, store::Change>> held_;
+  size_t held_count_ = 0;
+  uint64_t tick_ = 0;
+};
+
+Result<std::unique_ptr<SyncEngine>> SyncEngine::Create(Database* db, Executor* executor, SyncOptions options) {
+  if (db == nullptr || executor == nullptr) return Status::InvalidArgument("SyncEngine needs a database and an executor");
+  if (options.batch_changes == 0 || options.window == 0) {
+    return Status::InvalidArgument("batch_changes and window must be at least 1");
+  }
+  auto core = std::make_shared<Core>(db, executor, options);
+  BLAZE_RETURN_IF_ERROR(core->Start());
+  return std::unique_ptr<SyncEngine>(new SyncEngine(std::move(core)));
+}
+
+SyncEngine::~SyncEngine() { core_->Stop(); }
+
+uint64_t SyncEngine::AddPeer(std::shared_ptr<Link> link) {
+  static std::atomic<uint64_t> next_id{1};
+  uint64_t id = next_id++;
+  std::weak_ptr<Core> weak = core_;
+  // Posted, so sessions are only touched on the executor.
+  core_->executor()->Post([weak, id, link] {
+    if (auto c = weak.lock()) c->AddPeer(id, link);
+  });
+  return id;
+}
+
+void SyncEngine::Tick() {
+  std::weak_ptr<Core> weak = core_;
+  core_->executor()->Post([weak] {
+    if (auto c = weak.lock()) c->Tick();
+  });
+}
+
+std::vector<PeerStats> SyncEngine::Stats() const { return core_->Stats(); }
+VersionVector SyncEngine::version_vector() const { return core_->local_vv(); }
+
+}  // namespace blaze::sync
