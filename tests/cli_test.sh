@@ -76,5 +76,21 @@ check "watch prints one line per matching change" 1 "$(wc -l < watch.out)"
 check "watch line shape" '"_id":"w1"' "$(grep -o '"_id":"w1"' watch.out)"
 check "watch line kind" '"kind":"inserted"' "$(grep -o '"kind":"inserted"' watch.out)"
 
+# sync and changes
+"$bin" init s1 >/dev/null; "$bin" init s2 >/dev/null; "$bin" init s3 >/dev/null
+"$bin" put s1 bugs '{"t":"one","n":1}' --id x >/dev/null
+"$bin" put s2 bugs '{"t":"two"}' --id y >/dev/null
+"$bin" patch s1 bugs x '{"n":2}'
+summary=$("$bin" sync s1 s2 s3)
+check "sync exits 0" 0 "$?"
+check "sync prints a JSON summary" '"converged":true' "$(echo "$summary" | grep -o '"converged":true')"
+check "every database converged" 1 "$(for d in s1 s2 s3; do "$bin" export $d bugs; done | sort | uniq -c | awk '{print $1}' | sort -u | tr '\n' ' ' | grep -c '^3 $')"
+check "changes prints one line per change" 3 "$("$bin" changes s3 | wc -l)"
+check "changes --since-seq" 1 "$("$bin" changes s1 --since-seq 1 | wc -l)"
+check "a change line has origin, seq, hlc, ops" 1 "$("$bin" changes s1 --since-seq 1 | grep -c '"ops":\[{"collection":"bugs","fields":{"n":2},"id":"x","type":"put"}\],"origin":"[0-9a-f]\{16\}","seq":2')"
+cp s1 s1copy
+check "a copied file cannot sync with its original" 2 "$(code "$bin" sync s1 s1copy)"
+check "sync needs two databases" 2 "$(code "$bin" sync s1)"
+
 printf '%d passed, %d failed\n' "$pass" "$fail"
 [ "$fail" -eq 0 ]

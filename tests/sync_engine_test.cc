@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <random>
+#include <thread>
 
 #include "store/replica.h"
 #include "support/db_fixture.h"
@@ -251,6 +252,62 @@ TEST(SyncHoldBackTest, OutOfOrderChangesWaitForTheGapAndDuplicatesAreSkipped) {
   auto stats = engine->Stats();
   EXPECT_EQ(stats[0].changes_applied, 5u);
   EXPECT_EQ(stats[0].duplicates, 1u);
+}
+
+}  // namespace
+}  // namespace blaze
+
+namespace blaze {
+namespace {
+
+// Engines on their own threads, writers on others: the in-process setup
+// applications use. Run under TSan in CI.
+TEST(ThreadedSyncTest, ReplicasOnSeparateThreadsConvergeWhileWritersRun) {
+  constexpr int kReplicas = 3;
+  constexpr int kWrites = 150;
+  std::unique_ptr<Database> dbs[kReplicas];
+  std::unique_ptr<sync::ThreadExecutor> executors[kReplicas];
+  std::unique_ptr<sync::SyncEngine> engines[kReplicas];
+  for (int i = 0; i < kReplicas; ++i) {
+    Options o;
+    o.in_memory = true;
+    dbs[i] = testing::OpenOrDie("", o);
+    executors[i] = std::make_unique<sync::ThreadExecutor>();
+    engines[i] = std::move(sync::SyncEngine::Create(dbs[i].get(), executors[i].get())).value();
+  }
+  for (int i = 0; i < kReplicas; ++i) {
+    for (int j = i + 1; j < kReplicas; ++j) {
+      auto [a, b] = sync::MakeInMemoryLinkPair();
+      engines[i]->AddPeer(a);
+      engines[j]->AddPeer(b);
+    }
+  }
+  std::vector<std::thread> writers;
+  for (int i = 0; i < kReplicas; ++i) {
+    writers.emplace_back([&, i] {
+      std::mt19937 rng(static_cast<unsigned>(i));
+      for (int k = 0; k < kWrites; ++k) {
+        std::string id = "k" + std::to_string(rng() % 20);
+        Status s = (k % 5 == 4) ? dbs[i]->Delete("bugs", id)
+                                : dbs[i]->Put("bugs", id, Value(Value::Map{{"w", Value(i)}, {"k", Value(k)}}));
+        ASSERT_TRUE(s.ok() || s.IsNotFound()) << s.ToString();
+      }
+    });
+  }
+  for (auto& w : writers) w.join();
+  // Wait (with a generous deadline, not a timing assertion) for convergence.
+  bool converged = false;
+  for (int tries = 0; tries < 1000 && !converged; ++tries) {
+    auto v0 = DatabaseAccess::GetVersionVector(*dbs[0]);
+    converged = v0.ok() && v0->size() == kReplicas;
+    for (int i = 1; i < kReplicas && converged; ++i) converged = *DatabaseAccess::GetVersionVector(*dbs[i]) == *v0;
+    if (!converged) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_TRUE(converged);
+  for (int i = 0; i < kReplicas; ++i) engines[i].reset();
+  for (int i = 0; i < kReplicas; ++i) executors[i].reset();
+  auto s0 = DatabaseAccess::DumpStates(*dbs[0]);
+  for (int i = 1; i < kReplicas; ++i) EXPECT_EQ(*DatabaseAccess::DumpStates(*dbs[i]), *s0);
 }
 
 }  // namespace

@@ -88,6 +88,14 @@ int main(int argc, char** argv) {
   exp->add_option("DB", db)->required();
   exp->add_option("COLLECTION", coll)->required();
 
+  std::vector<std::string> sync_dbs;
+  uint64_t since_seq = 0;
+  auto* sync = app.add_subcommand("sync", "Make every listed database converge with every other; prints a JSON summary");
+  sync->add_option("DB", sync_dbs, "two or more database files")->required()->expected(2, -1);
+  auto* changes = app.add_subcommand("changes", "Print the change log as JSON lines");
+  changes->add_option("DB", db)->required();
+  changes->add_option("--since-seq", since_seq, "only changes with seq > N");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -111,6 +119,8 @@ int main(int argc, char** argv) {
   else if (*index) s = Index(db, coll, field);
   else if (*import) s = Import(db, coll, file);
   else if (*exp) s = Export(db, coll);
+  else if (*sync) s = Sync(sync_dbs);
+  else if (*changes) s = Changes(db, since_seq);
   if (!s.ok()) return Fail(s.message().empty() ? s.ToString() : s.message(), ExitCodeFor(s));
   return 0;
 }

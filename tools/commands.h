@@ -39,6 +39,12 @@ Status Index(const std::string& db, const std::string& collection, const std::st
 Status Import(const std::string& db, const std::string& collection, const std::string& file);
 Status Export(const std::string& db, const std::string& collection);
 
+// One-shot sync of every listed database with every other (in memory, in
+// this process); prints a JSON summary.
+Status Sync(const std::vector<std::string>& paths);
+// The change log as JSON lines; only changes with seq > since_seq.
+Status Changes(const std::string& db, uint64_t since_seq);
+
 // Exit code for a failed command: 2 bad input, 3 not found, 4 I/O or
 // corruption, 5 anything else.
 int ExitCodeFor(const Status& s);
