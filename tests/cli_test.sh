@@ -91,6 +91,8 @@ check "a change line has origin, seq, hlc, ops" 1 "$("$bin" changes s1 --since-s
 cp s1 s1copy
 check "a copied file cannot sync with its original" 2 "$(code "$bin" sync s1 s1copy)"
 check "sync needs two databases" 2 "$(code "$bin" sync s1)"
+bench=$("$bin" bench local-sync --records 50 --updates 20 --json)
+check "bench local-sync runs and converges (durable and in memory)" 2 "$(echo "$bench" | grep -o '"converged":true' | wc -l)"
 
 printf '%d passed, %d failed\n' "$pass" "$fail"
 [ "$fail" -eq 0 ]

@@ -96,6 +96,16 @@ int main(int argc, char** argv) {
   changes->add_option("DB", db)->required();
   changes->add_option("--since-seq", since_seq, "only changes with seq > N");
 
+  int bench_replicas = 2, bench_records = 10000, bench_updates = 10000;
+  bool bench_json = false;
+  auto* bench = app.add_subcommand("bench", "Benchmarks");
+  bench->require_subcommand(1);
+  auto* local_sync = bench->add_subcommand("local-sync", "Replicas in one process: throughput, latency, bytes per update");
+  local_sync->add_option("--replicas", bench_replicas, "replicas (default 2)")->check(CLI::Range(2, 16));
+  local_sync->add_option("--records", bench_records, "records inserted (default 10000)")->check(CLI::PositiveNumber);
+  local_sync->add_option("--updates", bench_updates, "single-field updates (default 10000)")->check(CLI::PositiveNumber);
+  local_sync->add_flag("--json", bench_json, "print JSON");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -121,6 +131,7 @@ int main(int argc, char** argv) {
   else if (*exp) s = Export(db, coll);
   else if (*sync) s = Sync(sync_dbs);
   else if (*changes) s = Changes(db, since_seq);
+  else if (*local_sync) s = BenchLocalSync(bench_replicas, bench_records, bench_updates, bench_json);
   if (!s.ok()) return Fail(s.message().empty() ? s.ToString() : s.message(), ExitCodeFor(s));
   return 0;
 }

@@ -45,6 +45,9 @@ Status Sync(const std::vector<std::string>& paths);
 // The change log as JSON lines; only changes with seq > since_seq.
 Status Changes(const std::string& db, uint64_t since_seq);
 
+// The standard local sync workload (docs/cli.md); prints figures.
+Status BenchLocalSync(int replicas, int records, int updates, bool json);
+
 // Exit code for a failed command: 2 bad input, 3 not found, 4 I/O or
 // corruption, 5 anything else.
 int ExitCodeFor(const Status& s);
