@@ -54,7 +54,7 @@ Result<bool> Database::Impl::ApplyRemoteChange(const store::Change& c, int64_t m
   auto node = store::ReadNodeRow(*conn_);
   if (!node.ok()) return rollback(node.status());
   if (c.origin == node->node) return rollback(Divergent(c));
-  auto top = conn_->Prepare("SELECT coalesce(max(seq), 0) FROM blaze_changes WHERE origin = ?");
+  auto top = conn_->Prepare("SELECT coalesce(max(seq), 0) FROM blaze_vv WHERE origin = ?");
   if (!top.ok()) return rollback(top.status());
   (*top)->BindInt(1, static_cast<int64_t>(c.origin.value));
   auto has = (*top)->Step();
@@ -90,7 +90,7 @@ Result<bool> Database::Impl::ApplyRemoteChange(const store::Change& c, int64_t m
 }
 
 Result<VersionVector> Database::Impl::GetVersionVector() {
-  BLAZE_ASSIGN_OR_RETURN(auto stmt, conn_->Prepare("SELECT origin, max(seq) FROM blaze_changes GROUP BY origin"));
+  BLAZE_ASSIGN_OR_RETURN(auto stmt, conn_->Prepare("SELECT origin, seq FROM blaze_vv"));
   VersionVector vv;
   while (true) {
     BLAZE_ASSIGN_OR_RETURN(bool row, stmt->Step());

@@ -30,6 +30,7 @@ CREATE TABLE blaze_changes(
   ops BLOB NOT NULL,
   effects BLOB NOT NULL,
   UNIQUE (origin, seq));
+CREATE TABLE blaze_vv(origin INTEGER PRIMARY KEY, seq INTEGER NOT NULL);
 CREATE TABLE blaze_peers(
   peer INTEGER NOT NULL, origin INTEGER NOT NULL, seq INTEGER NOT NULL,
   PRIMARY KEY (peer, origin)) WITHOUT ROWID;

@@ -211,6 +211,11 @@ Status Txn::Impl::Finish() {
   stmt->BindBlob(5, effects);
   BLAZE_RETURN_IF_ERROR(stmt->Run());
   local_seq_ = sqlite3_last_insert_rowid(db_->conn_->raw());
+  BLAZE_ASSIGN_OR_RETURN(auto vv, db_->conn_->Prepare(
+      "INSERT INTO blaze_vv(origin, seq) VALUES (?, ?) ON CONFLICT(origin) DO UPDATE SET seq = excluded.seq"));
+  vv->BindInt(1, static_cast<int64_t>(origin_.value));
+  vv->BindInt(2, static_cast<int64_t>(seq_));
+  BLAZE_RETURN_IF_ERROR(vv->Run());
   return store::WriteNodeRow(*db_->conn_, row);
 }
 

@@ -35,6 +35,7 @@ class SyncEngine::Core : public std::enable_shared_from_this<Core> {
     std::map<uint64_t, uint64_t> in_flight;  // batch -> tick it was sent at
     uint64_t next_batch = 1;
     uint64_t hello_tick = 0;
+    bool checkpoint_dirty = false;  // acks not yet persisted
     PeerStats stats;
   };
 
@@ -67,6 +68,7 @@ class SyncEngine::Core : public std::enable_shared_from_this<Core> {
     return Status::Ok();
   }
 
+  // Runs on the destroying thread: must not touch executor-confined state.
   void Stop() { DatabaseAccess::SetCommitHook(*db_, nullptr); }
 
   void AddPeer(uint64_t id, std::shared_ptr<Link> link) {
@@ -82,6 +84,10 @@ class SyncEngine::Core : public std::enable_shared_from_this<Core> {
   void Tick() {
     ++tick_;
     for (auto& [id, s] : sessions_) {
+      if (s.checkpoint_dirty) {
+        s.checkpoint_dirty = false;
+        DatabaseAccess::SaveCheckpoint(*db_, s.remote_node, s.remote_vv).IgnoreError();
+      }
       if (s.closed) continue;
       if (!s.hello_received) {
         if (tick_ - s.hello_tick >= static_cast<uint64_t>(options_.retransmit_ticks)) SendHello(s);
@@ -297,7 +303,10 @@ class SyncEngine::Core : public std::enable_shared_from_this<Core> {
         advanced = true;
       }
     }
-    if (advanced) DatabaseAccess::SaveCheckpoint(*db_, s.remote_node, s.remote_vv).IgnoreError();
+    // Persisted on the next tick, not per ack: a checkpoint is a write
+    // transaction, and a lost one only means resending what the peer's next
+    // hello shows it lacks.
+    if (advanced) s.checkpoint_dirty = true;
     Pump(s);
   }
 

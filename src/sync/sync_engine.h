@@ -14,7 +14,7 @@
 // and keeps streaming new local commits. The receiver applies a change only
 // when it is the next seq of its origin, holds later ones back until the gap
 // fills, skips duplicates, and acknowledges each batch with its vector; acks
-// advance a checkpoint persisted per peer. A batch unacknowledged for
+// advance a checkpoint persisted per peer on the next tick. A batch unacknowledged for
 // `retransmit_ticks` ticks is presumed lost: the sender rewinds to what the
 // peer has acknowledged and resends (duplicates are harmless). A change that
 // cannot apply (clock too far ahead, malformed, divergent history) gets an
