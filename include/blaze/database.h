@@ -96,6 +96,7 @@ class WatchHandle {
 
  private:
   friend class Database;
+  friend class Topology;
   explicit WatchHandle(std::function<void()> cancel) : cancel_(std::move(cancel)) {}
   std::function<void()> cancel_;
 };

@@ -81,6 +81,13 @@ class SyncEngine::Core : public std::enable_shared_from_this<Core> {
     SendHello(s);
   }
 
+  void RemovePeer(uint64_t id) {
+    auto it = sessions_.find(id);
+    if (it == sessions_.end()) return;
+    it->second.link->Close(Status::Aborted("peer removed"));
+    sessions_.erase(it);
+  }
+
   void Tick() {
     ++tick_;
     for (auto& [id, s] : sessions_) {
@@ -342,6 +349,24 @@ uint64_t SyncEngine::AddPeer(std::shared_ptr<Link> link) {
     if (auto c = weak.lock()) c->AddPeer(id, link);
   });
   return id;
+}
+
+void SyncEngine::RemovePeer(uint64_t peer) {
+  std::weak_ptr<Core> weak = core_;
+  core_->executor()->Post([weak, peer] {
+    if (auto c = weak.lock()) c->RemovePeer(peer);
+  });
+}
+
+std::vector<PeerStats> SyncEngine::StatsFromOutside() {
+  auto promise = std::make_shared<std::promise<std::vector<PeerStats>>>();
+  auto future = promise->get_future();
+  std::weak_ptr<Core> weak = core_;
+  core_->executor()->Post([weak, promise] {
+    auto c = weak.lock();
+    promise->set_value(c ? c->Stats() : std::vector<PeerStats>{});
+  });
+  return future.get();
 }
 
 void SyncEngine::Tick() {

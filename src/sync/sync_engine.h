@@ -28,6 +28,7 @@
 #define BLAZE_SYNC_SYNC_ENGINE_H_
 
 #include <cstdint>
+#include <future>
 #include <map>
 #include <memory>
 #include <string>
@@ -69,8 +70,12 @@ class SyncEngine {
 
   // Starts syncing with the peer at the other end of `link`; returns its id.
   uint64_t AddPeer(std::shared_ptr<Link> link);
+  // Stops syncing with a peer and closes its link.
+  void RemovePeer(uint64_t peer);
   // Advances the retransmission clock by one tick (call periodically).
   void Tick();
+  // Stats() from any thread but the executor's own: posts and waits.
+  std::vector<PeerStats> StatsFromOutside();
 
   // Run on the engine's executor (or when it is idle, for ManualExecutor).
   std::vector<PeerStats> Stats() const;
