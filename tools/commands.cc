@@ -15,14 +15,14 @@
 #include "blaze/json.h"
 
 namespace blaze::cli {
-namespace {
 
-// Every command but init requires an existing database.
 Result<std::unique_ptr<Database>> OpenExisting(const std::string& path) {
   Options o;
   o.create_if_missing = false;
   return Database::Open(o, path);
 }
+
+namespace {
 
 // {"_id":"...", then the document's fields}
 std::string RecordJson(const std::string& id, const Value& doc) {

@@ -7,10 +7,12 @@
 #define BLAZE_TOOLS_COMMANDS_H_
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "blaze/database.h"
 #include "blaze/status.h"
 
 namespace blaze::cli {
@@ -24,6 +26,9 @@ struct QueryArgs {
   std::vector<std::string> vars;  // name=JSON
   bool explain = false;
 };
+
+// Opens a database that must already exist (every command but init).
+Result<std::unique_ptr<Database>> OpenExisting(const std::string& path);
 
 Status Init(const std::string& db);
 Status Put(const std::string& db, const std::string& collection, const std::string& json,

@@ -11,12 +11,6 @@
 namespace blaze::cli {
 namespace {
 
-Result<std::unique_ptr<Database>> OpenExistingDb(const std::string& path) {
-  Options o;
-  o.create_if_missing = false;
-  return Database::Open(o, path);
-}
-
 Value VectorJson(const VersionVector& vv) {
   Value::Map m;
   for (const auto& [origin, seq] : vv) m[origin.ToHex()] = Value(static_cast<int64_t>(seq));
@@ -56,7 +50,7 @@ Status Sync(const std::vector<std::string>& paths) {
   std::vector<std::unique_ptr<Replica>> replicas;
   for (const auto& path : paths) {
     auto r = std::make_unique<Replica>();
-    auto db = OpenExistingDb(path);
+    auto db = OpenExisting(path);
     if (!db.ok()) return db.status().WithContext(path);
     r->db = std::move(db).value();
     for (const auto& other : replicas) {
@@ -122,7 +116,7 @@ Status Sync(const std::vector<std::string>& paths) {
 }
 
 Status Changes(const std::string& path, uint64_t since_seq) {
-  BLAZE_ASSIGN_OR_RETURN(auto db, OpenExistingDb(path));
+  BLAZE_ASSIGN_OR_RETURN(auto db, OpenExisting(path));
   int64_t after = 0;
   while (true) {
     BLAZE_ASSIGN_OR_RETURN(auto page, DatabaseAccess::LogAfter(*db, after, 1000));

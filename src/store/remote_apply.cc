@@ -91,13 +91,7 @@ Result<bool> Database::Impl::ApplyRemoteChange(const store::Change& c, int64_t m
 
 Result<VersionVector> Database::Impl::GetVersionVector() {
   BLAZE_ASSIGN_OR_RETURN(auto stmt, conn_->Prepare("SELECT origin, seq FROM blaze_vv"));
-  VersionVector vv;
-  while (true) {
-    BLAZE_ASSIGN_OR_RETURN(bool row, stmt->Step());
-    if (!row) break;
-    vv[NodeId{static_cast<uint64_t>(stmt->ColumnInt(0))}] = static_cast<Seq>(stmt->ColumnInt(1));
-  }
-  return vv;
+  return store::ReadVersionVector(*stmt);
 }
 
 namespace {

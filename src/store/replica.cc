@@ -39,13 +39,7 @@ Result<VersionVector> DatabaseAccess::LoadCheckpoint(Database& db, NodeId peer) 
   std::lock_guard<std::mutex> lock(db.impl_->mu_);
   BLAZE_ASSIGN_OR_RETURN(auto stmt, db.impl_->conn_->Prepare("SELECT origin, seq FROM blaze_peers WHERE peer = ?"));
   stmt->BindInt(1, static_cast<int64_t>(peer.value));
-  VersionVector vv;
-  while (true) {
-    BLAZE_ASSIGN_OR_RETURN(bool row, stmt->Step());
-    if (!row) break;
-    vv[NodeId{static_cast<uint64_t>(stmt->ColumnInt(0))}] = static_cast<Seq>(stmt->ColumnInt(1));
-  }
-  return vv;
+  return store::ReadVersionVector(*stmt);
 }
 
 Status DatabaseAccess::SaveCheckpoint(Database& db, NodeId peer, const VersionVector& acked) {

@@ -58,6 +58,15 @@ Status Statement::Run() {
   return SqliteStatus(db_, rc, "executing SQL");
 }
 
+Result<VersionVector> ReadVersionVector(Statement& stmt) {
+  VersionVector vv;
+  while (true) {
+    BLAZE_ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (!row) return vv;
+    vv[NodeId{static_cast<uint64_t>(stmt.ColumnInt(0))}] = static_cast<Seq>(stmt.ColumnInt(1));
+  }
+}
+
 Result<std::unique_ptr<Connection>> Connection::Open(const std::string& path, int flags) {
   sqlite3* db = nullptr;
   int rc = sqlite3_open_v2(path.c_str(), &db, flags | SQLITE_OPEN_NOMUTEX, nullptr);

@@ -16,6 +16,7 @@
 #include <unordered_map>
 
 #include "blaze/status.h"
+#include "blaze/types.h"
 #include "blaze/value.h"
 
 namespace blaze::store {
@@ -86,6 +87,9 @@ class StatementLease {
  private:
   Statement* s_;
 };
+
+// Reads every (origin, seq) row of a statement into a version vector.
+Result<VersionVector> ReadVersionVector(Statement& stmt);
 
 class Connection {
  public:
