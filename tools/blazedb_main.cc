@@ -88,6 +88,12 @@ int main(int argc, char** argv) {
   exp->add_option("DB", db)->required();
   exp->add_option("COLLECTION", coll)->required();
 
+  auto* keygen = app.add_subcommand("keygen", "Write a new X25519 key file (mode 0600); prints the public key in hex");
+  keygen->add_option("FILE", file, "key file to create (never overwritten)")->required();
+
+  auto* pubkey = app.add_subcommand("pubkey", "Print the public key (hex) of a key file");
+  pubkey->add_option("FILE", file, "key file")->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -111,6 +117,8 @@ int main(int argc, char** argv) {
   else if (*index) s = Index(db, coll, field);
   else if (*import) s = Import(db, coll, file);
   else if (*exp) s = Export(db, coll);
+  else if (*keygen) s = Keygen(file);
+  else if (*pubkey) s = Pubkey(file);
   if (!s.ok()) return Fail(s.message().empty() ? s.ToString() : s.message(), ExitCodeFor(s));
   return 0;
 }
