@@ -50,12 +50,17 @@ struct HandshakeConfig {
 
 // Where a handshake is. Each arrow is one WriteMessage or ReadMessage call:
 //
-//            ┌──────────────── one call per pattern message ──────────────┐
-//   Create ──► kWriteMessage ◄──► kReadMessage  (alternating, by pattern) ──► kFinished ──► Split()
-//                  │                   │
-//                  └──── any error ────┴──► kFailed (terminal)
+//          Create
+//   initiator |    | responder
+//             v    v
+//   kWriteMessage <------> kReadMessage     (the pattern alternates turns)
+//             |              |
+//             +------+-------+
+//                    | after the pattern's last message
+//                    v
+//                kFinished --> Split()
 //
-// The initiator starts in kWriteMessage, the responder in kReadMessage.
+//   a failed call in either state --> kFailed (terminal)
 enum class HandshakePhase { kWriteMessage, kReadMessage, kFinished, kFailed };
 
 class HandshakeState {

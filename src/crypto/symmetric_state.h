@@ -28,7 +28,7 @@ class SymmetricState {
   [[nodiscard]] Status MixHash(std::string_view data);
   [[nodiscard]] Status EncryptAndHash(std::string_view plaintext, std::string* out);
   [[nodiscard]] Status DecryptAndHash(std::string_view ciphertext, std::string* out);
-  // Returns the two transport CipherStates (initiator→responder first).
+  // Returns the two transport CipherStates (initiator-to-responder first).
   [[nodiscard]] Status Split(CipherState* c1, CipherState* c2);
 
   bool HasKey() const { return cipher_.HasKey(); }

@@ -2,10 +2,10 @@
 // decides whether the peer is trusted (docs/protocol.md, "Handshake").
 //
 //   initiator                                responder
-//   kHandshake  -> e                    ───►
-//                                       ◄───  kHandshake  <- e, ee, s, es, Hello
-//   kHandshake  -> s, se, Hello         ───►
-//                                       ◄───  sealed kAccept (or sealed kError, then close)
+//   kHandshake  -> e                    --->
+//                                       <---  kHandshake  <- e, ee, s, es, Hello
+//   kHandshake  -> s, se, Hello         --->
+//                                       <---  sealed kAccept (or sealed kError, then close)
 //
 // A side that fails before it has transport keys sends a plaintext kError
 // with only an error code, then closes. Called once per channel, on the
