@@ -133,6 +133,26 @@ TEST(SecureChannelTest, HandshakeTimesOut) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
 }
 
+TEST(SecureChannelTest, LowOrderEphemeralKeyFailsTheResponderHandshake) {
+  Party c, s;
+  MakeParties(&c, &s);
+  auto [a, b] = MakeMemoryStreamPair();
+  // A hand-made first message: e = 0, a point of small order.
+  std::string frame = {1, 0x01, 0x01, 0, 0, 0, 32};
+  frame.append(32, '\0');
+  ASSERT_TRUE(a->Write(frame).ok());
+  auto server = SecureChannel::Accept(s.options, std::move(b));
+  ASSERT_FALSE(server.ok());
+  EXPECT_EQ(server.status().code(), StatusCode::kInvalidArgument);
+  // The attacker learns only "handshake-failed", in a plaintext error frame.
+  char buf[256];
+  auto n = a->Read(buf, sizeof(buf), 1s);
+  ASSERT_TRUE(n.ok());
+  ASSERT_GE(*n, 7u);
+  EXPECT_EQ(buf[1], 0x03);
+  EXPECT_NE(std::string(buf, *n).find("handshake-failed"), std::string::npos);
+}
+
 // Opens a pair whose client writes go through a TapStream.
 struct Tapped {
   Party c, s;
