@@ -9,7 +9,9 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <cstring>
 
 #include "blaze/byte_stream.h"
@@ -18,6 +20,11 @@ namespace blaze {
 namespace {
 
 Status Errno(const std::string& what) { return Status::IOError(what + ": " + std::strerror(errno)); }
+
+// poll(2) takes an int of milliseconds.
+int PollMillis(std::chrono::milliseconds ms) {
+  return static_cast<int>(std::clamp<int64_t>(ms.count(), 0, INT_MAX));
+}
 
 class UnixStream final : public ByteStream {
  public:
@@ -39,7 +46,7 @@ class UnixStream final : public ByteStream {
     for (;;) {
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
       pollfd p{fd_, POLLIN, 0};
-      int r = ::poll(&p, 1, left.count() < 0 ? 0 : static_cast<int>(left.count()));
+      int r = ::poll(&p, 1, PollMillis(left));
       if (r < 0 && errno == EINTR) continue;
       if (r < 0) return Errno("poll on Unix socket");
       if (r == 0) {
@@ -115,7 +122,7 @@ UnixListener::~UnixListener() {
 Result<std::unique_ptr<ByteStream>> UnixListener::Accept(std::chrono::milliseconds timeout) {
   for (;;) {
     pollfd p{fd_, POLLIN, 0};
-    int r = ::poll(&p, 1, static_cast<int>(timeout.count()));
+    int r = ::poll(&p, 1, PollMillis(timeout));
     if (r < 0 && errno == EINTR) continue;
     if (r < 0) return Errno("poll on listening socket");
     if (r == 0) return Status::IOError("no connection on '" + path_ + "' within " + std::to_string(timeout.count()) + " ms");
