@@ -2,7 +2,7 @@
 # The whole test suite: install what is missing, then
 #   1. release build + every test (unit, property, differential, crash, CLI);
 #   2. ASan+UBSan build + every test;
-#   3. TSan build + the store tests (the watcher thread);
+#   3. TSan build + the store tests (the watcher thread) and the secure channel tests;
 #   4. libFuzzer targets built with clang, each run for a bounded time;
 #   5. cmake --install, and an example program built against the installed
 #      package with find_package(BlazeDB) and with pkg-config.
@@ -23,14 +23,15 @@ step "ASan + UBSan build and tests"
 scripts/build.sh build/asan -DCMAKE_BUILD_TYPE=Debug -DBLAZE_SANITIZE=address -DBLAZE_BUILD_BENCH=OFF
 (cd build/asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j "$jobs")
 
-step "TSan build and store tests"
+step "TSan build: store and secure channel tests"
 scripts/build.sh build/tsan -DCMAKE_BUILD_TYPE=Debug -DBLAZE_SANITIZE=thread -DBLAZE_BUILD_BENCH=OFF -DBLAZE_BUILD_TOOLS=OFF
-(cd build/tsan && TSAN_OPTIONS=halt_on_error=1 ctest --output-on-failure -j "$jobs" -R "Watch|Crud|Open|Threaded|EnginePair|Topology")
+(cd build/tsan && TSAN_OPTIONS=halt_on_error=1 ctest --output-on-failure -j "$jobs" -R "Watch|Crud|Open|Threaded|EnginePair|Topology|SecureChannel")
 
 step "libFuzzer targets (${fuzz_seconds}s each)"
 CC=clang CXX=clang++ scripts/build.sh build/fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBLAZE_FUZZ=ON \
   -DBLAZE_BUILD_TESTS=OFF -DBLAZE_BUILD_BENCH=OFF -DBLAZE_BUILD_TOOLS=OFF
-for t in fuzz_blaze_binary fuzz_record_state fuzz_change_ops fuzz_query; do
+for t in fuzz_blaze_binary fuzz_record_state fuzz_change_ops fuzz_query fuzz_frame_decoder fuzz_hello \
+         fuzz_handshake_responder; do
   corpus=build/fuzz/corpus/$t
   mkdir -p "$corpus"
   [ -d "fuzz/corpus/$t" ] && cp -n fuzz/corpus/$t/* "$corpus"/ 2>/dev/null || true

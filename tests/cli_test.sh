@@ -94,5 +94,21 @@ check "sync needs two databases" 2 "$(code "$bin" sync s1)"
 bench=$("$bin" bench local-sync --records 50 --updates 20 --json)
 check "bench local-sync runs and converges (durable and in memory)" 2 "$(echo "$bench" | grep -o '"converged":true' | wc -l)"
 
+# keygen / pubkey: hex public key, 0600 file, refusals.
+pub=$("$bin" keygen node.key)
+check "keygen prints 64 hex digits" 1 "$(echo "$pub" | grep -cE '^[0-9a-f]{64}$')"
+check "keygen writes mode 0600" 600 "$(stat -c %a node.key)"
+check "pubkey prints the same key" "$pub" "$("$bin" pubkey node.key)"
+check "keygen never overwrites" 2 "$(code "$bin" keygen node.key)"
+check "the key file is unchanged" "$pub" "$("$bin" pubkey node.key)"
+chmod 0644 node.key
+kerr=$("$bin" pubkey node.key 2>&1 >/dev/null)
+check "a world-readable key file is refused" 2 "$(code "$bin" pubkey node.key)"
+check "the refusal says why" "blazedb: error: key file" "${kerr:0:24}"
+check "pubkey of a missing file" 3 "$(code "$bin" pubkey absent.key)"
+printf 'not a key\n' > junk.key && chmod 0600 junk.key
+check "pubkey of a malformed file" 4 "$(code "$bin" pubkey junk.key)"
+check "keygen into a missing directory" 3 "$(code "$bin" keygen nodir/x.key)"
+
 printf '%d passed, %d failed\n' "$pass" "$fail"
 [ "$fail" -eq 0 ]

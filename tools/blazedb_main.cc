@@ -106,6 +106,12 @@ int main(int argc, char** argv) {
   local_sync->add_option("--updates", bench_updates, "single-field updates (default 10000)")->check(CLI::PositiveNumber);
   local_sync->add_flag("--json", bench_json, "print JSON");
 
+  auto* keygen = app.add_subcommand("keygen", "Write a new X25519 key file (mode 0600); prints the public key in hex");
+  keygen->add_option("FILE", file, "key file to create (never overwritten)")->required();
+
+  auto* pubkey = app.add_subcommand("pubkey", "Print the public key (hex) of a key file");
+  pubkey->add_option("FILE", file, "key file")->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -132,6 +138,8 @@ int main(int argc, char** argv) {
   else if (*sync) s = Sync(sync_dbs);
   else if (*changes) s = Changes(db, since_seq);
   else if (*local_sync) s = BenchLocalSync(bench_replicas, bench_records, bench_updates, bench_json);
+  else if (*keygen) s = Keygen(file);
+  else if (*pubkey) s = Pubkey(file);
   if (!s.ok()) return Fail(s.message().empty() ? s.ToString() : s.message(), ExitCodeFor(s));
   return 0;
 }

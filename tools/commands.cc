@@ -13,6 +13,7 @@
 
 #include "blaze/database.h"
 #include "blaze/json.h"
+#include "blaze/keys.h"
 
 namespace blaze::cli {
 
@@ -243,6 +244,19 @@ Status Export(const std::string& path, const std::string& collection) {
   BLAZE_ASSIGN_OR_RETURN(auto db, OpenExisting(path));
   BLAZE_ASSIGN_OR_RETURN(auto records, db->FetchAll(collection));
   for (const auto& r : records) std::printf("%s\n", RecordJson(r.id, r.doc).c_str());
+  return Status::Ok();
+}
+
+Status Keygen(const std::string& file) {
+  BLAZE_ASSIGN_OR_RETURN(KeyPair pair, GenerateKeyPair());
+  BLAZE_RETURN_IF_ERROR(WriteKeyFile(file, pair));
+  std::printf("%s\n", PublicKeyToHex(pair.public_key).c_str());
+  return Status::Ok();
+}
+
+Status Pubkey(const std::string& file) {
+  BLAZE_ASSIGN_OR_RETURN(KeyPair pair, ReadKeyFile(file));
+  std::printf("%s\n", PublicKeyToHex(pair.public_key).c_str());
   return Status::Ok();
 }
 

@@ -43,6 +43,10 @@ Status Watch(const std::string& db, const std::string& collection, const std::st
 Status Index(const std::string& db, const std::string& collection, const std::string& field);
 Status Import(const std::string& db, const std::string& collection, const std::string& file);
 Status Export(const std::string& db, const std::string& collection);
+// Writes a new X25519 key file (mode 0600) and prints its public key (hex).
+Status Keygen(const std::string& file);
+// Prints the public key (hex) of a key file.
+Status Pubkey(const std::string& file);
 
 // One-shot sync of every listed database with every other (in memory, in
 // this process); prints a JSON summary.

@@ -1,0 +1,100 @@
+// secure_channel.h — an authenticated, encrypted message channel over any
+// ByteStream: Noise_XX_25519_AESGCM_SHA256 handshake, then every frame sealed
+// with AES-256-GCM, the 7 header bytes as associated data (docs/protocol.md).
+//
+//   auto ch = SecureChannel::Connect(options, std::move(stream));  // client
+//   auto ch = SecureChannel::Accept(options, std::move(stream));   // server
+//   ch->Send(stream_id, bytes);  auto msg = ch->Receive(timeout);
+//
+// Both sides authenticate: the peer's static key must be in the options'
+// trust store, else the side that found out sends an error frame and closes,
+// and Connect/Accept fail. Any bad frame (tampered, replayed, reordered,
+// truncated, malformed) fails the call that met it and closes the channel for
+// good. Thread safety: one thread may Send while another Receives; two
+// threads must not Send (or Receive) at the same time; Close is safe from any thread.
+#ifndef BLAZE_SECURE_CHANNEL_H_
+#define BLAZE_SECURE_CHANNEL_H_
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "blaze/byte_stream.h"
+#include "blaze/keys.h"
+#include "blaze/status.h"
+#include "blaze/trust_store.h"
+
+namespace blaze {
+
+struct ChannelOptions {
+  KeyPair identity;                      // this node's static key
+  const TrustStore* trust = nullptr;     // required; must outlive the channel
+  std::vector<uint8_t> versions = {1};   // protocol versions; both sides must list the same
+  std::string database;                  // the database/app opened; bound into the prologue
+  std::string node_name;                 // sent in the hello
+  std::vector<std::string> capabilities; // sent in the hello
+  std::chrono::milliseconds handshake_timeout{5000};
+  size_t max_message_size = 16 << 20;    // reassembled message limit (bytes)
+  uint64_t rekey_after_frames = uint64_t{1} << 20;  // per direction
+  uint64_t rekey_after_bytes = uint64_t{1} << 30;   // per direction
+  // Told why a handshake or channel failed (the peer is told nothing more
+  // than an error code). Called on the failing thread; may be empty.
+  std::function<void(std::string_view)> log;
+};
+
+struct PeerInfo {
+  PublicKey static_key{};          // authenticated by the handshake
+  PeerIdentity identity;           // from the trust store
+  std::string hello_identity;      // what the peer called itself
+  std::vector<uint8_t> versions;
+  std::vector<std::string> capabilities;
+};
+
+struct ChannelMessage {
+  uint16_t stream = 0;
+  std::string body;
+};
+
+struct ChannelStats {
+  uint64_t frames_sent = 0;
+  uint64_t frames_received = 0;
+  uint64_t rekeys_sent = 0;      // KEY_UPDATE frames sent
+  uint64_t rekeys_received = 0;
+};
+
+class SecureChannel {
+ public:
+  static Result<std::unique_ptr<SecureChannel>> Connect(const ChannelOptions& options,
+                                                        std::unique_ptr<ByteStream> stream);
+  static Result<std::unique_ptr<SecureChannel>> Accept(const ChannelOptions& options,
+                                                       std::unique_ptr<ByteStream> stream);
+  ~SecureChannel();
+
+  const PeerInfo& peer() const;
+  // 32 bytes identical on both ends (Noise channel binding).
+  const std::array<uint8_t, 32>& handshake_hash() const;
+
+  // Sends one message (fragmented when longer than a frame).
+  [[nodiscard]] Status Send(uint16_t stream, std::string_view body);
+  // Waits at most `timeout` for the next message. kAborted when the peer
+  // closed the channel, its error if it sent one, kCorruption on a bad frame.
+  Result<ChannelMessage> Receive(std::chrono::milliseconds timeout);
+  // Sends a close frame (best effort) and closes the stream. Idempotent.
+  void Close();
+  ChannelStats stats() const;
+
+  class Impl;
+
+ private:
+  explicit SecureChannel(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace blaze
+
+#endif  // BLAZE_SECURE_CHANNEL_H_

@@ -1,0 +1,51 @@
+// hello.h — the bodies of the channel's control messages, as BlazeBinary
+// maps (docs/blaze-binary.md):
+//   Hello (inside handshake payloads): {"versions": [int 1..255, ...],
+//          "identity": string, "capabilities": [string, ...]}
+//   ErrorMessage (kError frames):      {"code": string, "message": string}
+// Unknown keys are ignored so later versions can add fields; known keys with
+// the wrong shape are a protocol error. Stateless functions; thread-safe.
+#ifndef BLAZE_PROTOCOL_HELLO_H_
+#define BLAZE_PROTOCOL_HELLO_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "blaze/status.h"
+
+namespace blaze::protocol {
+
+inline constexpr size_t kMaxHelloVersions = 16;
+inline constexpr size_t kMaxHelloCapabilities = 64;
+inline constexpr size_t kMaxHelloString = 256;
+
+struct Hello {
+  std::vector<uint8_t> versions;  // supported protocol versions, 1..255
+  std::string identity;           // node or app name (informational; the key authenticates)
+  std::vector<std::string> capabilities;
+};
+
+std::string EncodeHello(const Hello& hello);
+// kCorruption ("protocol error: ...") unless `bytes` is a well-formed hello
+// within the limits above.
+Result<Hello> DecodeHello(std::string_view bytes);
+
+struct ErrorMessage {
+  std::string code;     // stable, machine-readable, e.g. "untrusted-peer"
+  std::string message;  // for humans
+};
+
+std::string EncodeErrorMessage(const ErrorMessage& error);
+Result<ErrorMessage> DecodeErrorMessage(std::string_view bytes);
+
+// The Noise prologue of a BlazeDB channel: the ASCII bytes "BlazeDB-channel",
+// a zero byte, the count of versions, the versions (one byte each), the
+// 2-byte big-endian length of the database/app name, then the name. Both
+// sides must build the same bytes or the handshake fails.
+Result<std::string> BuildPrologue(const std::vector<uint8_t>& versions, std::string_view database);
+
+}  // namespace blaze::protocol
+
+#endif  // BLAZE_PROTOCOL_HELLO_H_

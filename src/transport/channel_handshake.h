@@ -1,0 +1,37 @@
+// channel_handshake.h — runs a channel's Noise XX handshake over a stream and
+// decides whether the peer is trusted (docs/protocol.md, "Handshake").
+//
+//   initiator                                responder
+//   kHandshake  -> e                    --->
+//                                       <---  kHandshake  <- e, ee, s, es, Hello
+//   kHandshake  -> s, se, Hello         --->
+//                                       <---  sealed kAccept (or sealed kError, then close)
+//
+// A side that fails before it has transport keys sends a plaintext kError
+// with only an error code, then closes. Called once per channel, on the
+// thread that opens it.
+#ifndef BLAZE_TRANSPORT_CHANNEL_HANDSHAKE_H_
+#define BLAZE_TRANSPORT_CHANNEL_HANDSHAKE_H_
+
+#include <array>
+
+#include "blaze/byte_stream.h"
+#include "blaze/secure_channel.h"
+#include "crypto/cipher_state.h"
+#include "transport/frame_reader.h"
+
+namespace blaze::transport {
+
+struct HandshakeOutcome {
+  crypto::CipherState send;
+  crypto::CipherState receive;
+  PeerInfo peer;
+  std::array<uint8_t, 32> handshake_hash{};
+};
+
+Result<HandshakeOutcome> RunHandshake(const ChannelOptions& options, bool initiator, ByteStream* stream,
+                                      FrameReader* reader);
+
+}  // namespace blaze::transport
+
+#endif  // BLAZE_TRANSPORT_CHANNEL_HANDSHAKE_H_

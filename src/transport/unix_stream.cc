@@ -1,0 +1,136 @@
+// unix_stream.cc — the Unix domain socket streams of blaze/byte_stream.h.
+// Reads wait with poll(2) so a timeout applies; writes use MSG_NOSIGNAL so a
+// vanished peer is an error, not SIGPIPE. Close() uses shutdown(2) so it
+// wakes a reader blocked in another thread; the descriptor is closed by the
+// destructor.
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <cstring>
+
+#include "blaze/byte_stream.h"
+
+namespace blaze {
+namespace {
+
+Status Errno(const std::string& what) { return Status::IOError(what + ": " + std::strerror(errno)); }
+
+// poll(2) takes an int of milliseconds.
+int PollMillis(std::chrono::milliseconds ms) {
+  return static_cast<int>(std::clamp<int64_t>(ms.count(), 0, INT_MAX));
+}
+
+class UnixStream final : public ByteStream {
+ public:
+  explicit UnixStream(int fd) : fd_(fd) {}
+  ~UnixStream() override { ::close(fd_); }
+
+  Status Write(std::string_view bytes) override {
+    while (!bytes.empty()) {
+      ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return Errno("write to Unix socket");
+      bytes.remove_prefix(static_cast<size_t>(n));
+    }
+    return Status::Ok();
+  }
+
+  Result<size_t> Read(char* out, size_t max, std::chrono::milliseconds timeout) override {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      pollfd p{fd_, POLLIN, 0};
+      int r = ::poll(&p, 1, PollMillis(left));
+      if (r < 0 && errno == EINTR) continue;
+      if (r < 0) return Errno("poll on Unix socket");
+      if (r == 0) {
+        return Status::IOError("read on a Unix socket timed out after " + std::to_string(timeout.count()) + " ms");
+      }
+      ssize_t n = ::recv(fd_, out, max, 0);
+      if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+      if (n < 0) return Errno("read from Unix socket");
+      return static_cast<size_t>(n);
+    }
+  }
+
+  void Close() override {
+    if (!closed_.exchange(true)) ::shutdown(fd_, SHUT_RDWR);
+  }
+
+ private:
+  int fd_;
+  std::atomic<bool> closed_{false};
+};
+
+Status FillAddress(const std::string& path, sockaddr_un* addr) {
+  std::memset(addr, 0, sizeof(*addr));
+  addr->sun_family = AF_UNIX;
+  if (path.empty() || path.size() >= sizeof(addr->sun_path)) {
+    return Status::InvalidArgument("Unix socket path must be 1.." + std::to_string(sizeof(addr->sun_path) - 1) +
+                                   " bytes: '" + path + "'");
+  }
+  std::memcpy(addr->sun_path, path.data(), path.size());
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<std::pair<std::unique_ptr<ByteStream>, std::unique_ptr<ByteStream>>> MakeUnixSocketPair() {
+  int fds[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) return Errno("socketpair");
+  return std::pair<std::unique_ptr<ByteStream>, std::unique_ptr<ByteStream>>(std::make_unique<UnixStream>(fds[0]),
+                                                                             std::make_unique<UnixStream>(fds[1]));
+}
+
+Result<std::unique_ptr<ByteStream>> ConnectUnixSocket(const std::string& path) {
+  sockaddr_un addr;
+  BLAZE_RETURN_IF_ERROR(FillAddress(path, &addr));
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return Errno("socket");
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    Status s = errno == ENOENT ? Status::NotFound("no Unix socket at '" + path + "'") : Errno("connect to '" + path + "'");
+    ::close(fd);
+    return s;
+  }
+  return std::unique_ptr<ByteStream>(std::make_unique<UnixStream>(fd));
+}
+
+Result<std::unique_ptr<UnixListener>> UnixListener::Listen(const std::string& path) {
+  sockaddr_un addr;
+  BLAZE_RETURN_IF_ERROR(FillAddress(path, &addr));
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return Errno("socket");
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 || ::listen(fd, 64) != 0) {
+    Status s = Errno("listen on '" + path + "'");
+    ::close(fd);
+    return s;
+  }
+  return std::unique_ptr<UnixListener>(new UnixListener(fd, path));
+}
+
+UnixListener::~UnixListener() {
+  ::close(fd_);
+  ::unlink(path_.c_str());
+}
+
+Result<std::unique_ptr<ByteStream>> UnixListener::Accept(std::chrono::milliseconds timeout) {
+  for (;;) {
+    pollfd p{fd_, POLLIN, 0};
+    int r = ::poll(&p, 1, PollMillis(timeout));
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) return Errno("poll on listening socket");
+    if (r == 0) return Status::IOError("no connection on '" + path_ + "' within " + std::to_string(timeout.count()) + " ms");
+    int fd = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd < 0 && (errno == EINTR || errno == ECONNABORTED)) continue;
+    if (fd < 0) return Errno("accept on '" + path_ + "'");
+    return std::unique_ptr<ByteStream>(std::make_unique<UnixStream>(fd));
+  }
+}
+
+}  // namespace blaze
