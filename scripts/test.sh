@@ -2,7 +2,7 @@
 # The whole test suite: install what is missing, then
 #   1. release build + every test (unit, property, differential, crash, CLI);
 #   2. ASan+UBSan build + every test;
-#   3. TSan build + the store tests (the watcher thread) and the secure channel tests;
+#   3. TSan build + the threaded tests: watcher, sync engines, topology, secure channel;
 #   4. libFuzzer targets built with clang, each run for a bounded time;
 #   5. cmake --install, and an example program built against the installed
 #      package with find_package(BlazeDB) and with pkg-config.
