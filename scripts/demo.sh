@@ -23,6 +23,12 @@ run "$bin" export bugs.blazedb bugs
 printf '%s\n' '{"_id":"n1","text":"hello"}' '{"text":"world"}' > notes.jsonl
 run "$bin" import bugs.blazedb notes notes.jsonl
 run "$bin" export bugs.blazedb notes
+# A second replica, written independently, then both converge.
+run "$bin" init laptop.blazedb
+run "$bin" put laptop.blazedb bugs '{"title":"Crash on save","status":"fixed"}' --id bug-1
+run "$bin" sync bugs.blazedb laptop.blazedb
+run "$bin" get laptop.blazedb bugs bug-1
+run "$bin" changes laptop.blazedb
 printf '\n$ %s\n' "$bin query bugs.blazedb bugs 'status =='   # a bad query"
 "$bin" query bugs.blazedb bugs 'status ==' || echo "(exit code $?)"
 printf '\n$ %s\n' "$bin get bugs.blazedb bugs nope   # a missing record"
