@@ -85,6 +85,26 @@ TEST_F(RemoteApplyTest, AMalformedOperationRollsBackTheWholeChange) {
   EXPECT_TRUE(DatabaseAccess::GetVersionVector(*db_)->empty());
 }
 
+TEST_F(RemoteApplyTest, ABatchKeepsTheChangesBeforeABadOneAndNothingOfIt) {
+  auto good1 = PutChange(other_, 1, Now(), "x", {{"v", Value(1)}});
+  store::Change bad2{other_, 2, Now(5), {}};
+  bad2.ops.push_back(store::Op{store::Op::Type::kPut, "newcoll", "y", {{"ok", Value(1)}}, {}});
+  bad2.ops.push_back(store::Op{store::Op::Type::kPut, "newcoll", "z", {{"bad", Value(std::nan(""))}}, {}});
+  auto good3 = PutChange(other_, 3, Now(9), "w", {{"v", Value(3)}});
+  store::BatchResult r = DatabaseAccess::ApplyBatch(*db_, {good1, bad2, good3}, 60'000);
+  EXPECT_EQ(r.done, 1u);
+  EXPECT_EQ(r.applied, 1u);
+  EXPECT_EQ(r.error.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(*db_->Get("bugs", "x"), J(R"({"v":1})"));
+  EXPECT_TRUE(db_->Get("bugs", "w").status().IsNotFound());
+  EXPECT_EQ(DatabaseAccess::GetVersionVector(*db_)->at(other_), 1u);
+  // The table the bad change created is gone, and the cache knows it.
+  EXPECT_EQ(*db_->Collections(), std::vector<std::string>{"bugs"});
+  EXPECT_TRUE(db_->Get("newcoll", "y").status().IsNotFound());
+  ASSERT_TRUE(db_->Put("newcoll", "y", J("{}")).ok());
+  EXPECT_EQ(*db_->Count("newcoll"), 1);
+}
+
 TEST_F(RemoteApplyTest, LocalStampsFollowRemoteOnes) {
   Hlc ahead = Hlc::From(static_cast<uint64_t>(clock_.NowMillis()) + 30'000, 5);
   ASSERT_TRUE(DatabaseAccess::Apply(*db_, PutChange(other_, 1, ahead, "x", {{"v", Value(1)}}), 60'000).ok());

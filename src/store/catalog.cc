@@ -76,9 +76,11 @@ Status Catalog::EnsureIndex(std::string_view collection, std::string_view field,
   return add->Run();
 }
 
-void Catalog::Rollback() {
-  for (const auto& name : created_) tables_.erase(name);
-  created_.clear();
+void Catalog::RollbackTo(size_t mark) {
+  while (created_.size() > mark) {
+    tables_.erase(created_.back());
+    created_.pop_back();
+  }
 }
 
 }  // namespace blaze::store

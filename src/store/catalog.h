@@ -42,9 +42,12 @@ class Catalog {
   // for `field` unless it exists. Caller holds a write transaction.
   Status EnsureIndex(std::string_view collection, std::string_view field, const std::string& field_sql);
 
-  // Transaction bracketing for the cache.
+  // Transaction bracketing for the cache. Mark/RollbackTo bracket a
+  // savepoint: tables created after the mark are forgotten.
   void Commit() { created_.clear(); }
-  void Rollback();
+  void Rollback() { RollbackTo(0); }
+  size_t Mark() const { return created_.size(); }
+  void RollbackTo(size_t mark);
 
  private:
   Connection* conn_;

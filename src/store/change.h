@@ -40,6 +40,14 @@ struct Change {
   Stamp StampOf(size_t i) const { return Stamp{Hlc{hlc.value + i}, origin}; }
 };
 
+// The outcome of applying a batch of remote changes in order.
+struct BatchResult {
+  size_t done = 0;        // changes processed: applied or already held
+  size_t applied = 0;
+  size_t duplicates = 0;  // already held: nothing changed
+  Status error;           // why change `done` could not apply, if one could not
+};
+
 inline constexpr uint8_t kOpsFormatV1 = 0x01;
 
 std::string EncodeOps(const std::vector<Op>& ops);

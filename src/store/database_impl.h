@@ -60,10 +60,15 @@ class Database::Impl {
                                                     const char* select);
   Result<int64_t> MaxLocalSeq();
   // Events of changes after *cursor for the given collections; advances *cursor.
-  // Applies a change of another replica as one transaction (remote_apply.cc).
-  // Returns false, changing nothing, if the change is already held.
-  Result<bool> ApplyRemoteChange(const store::Change& change, int64_t max_drift_ms);
+  // Applies changes of other replicas, in order, in one SQLite transaction,
+  // each under its own savepoint (remote_apply.cc). Stops at the first change
+  // that cannot apply: the ones before it commit, nothing of it remains.
+  store::BatchResult ApplyRemoteChanges(const std::vector<store::Change>& changes, int64_t max_drift_ms);
   Result<VersionVector> GetVersionVector();
+  // One change inside the open transaction, under a savepoint; its events
+  // are appended to `events` (when watchers exist).
+  Result<bool> ApplyUnderSavepoint(const store::Change& change, int64_t max_drift_ms,
+                                   std::vector<std::pair<int64_t, std::vector<ChangeEvent>>>* events);
   // Changes of `origin` with seq > after, in seq order, at most `limit`.
   Result<std::vector<store::Change>> ChangesAfter(NodeId origin, Seq after, size_t limit);
   // Every change in local (application) order after `after_local_seq`.

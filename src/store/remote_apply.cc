@@ -6,7 +6,9 @@
 // (RecordState), so the file ends up as if the change had been written here.
 // It applies only in seq order (the caller holds back later ones), at most
 // once (a change already held is recognised and skipped), and never when its
-// clock is further ahead than the allowed drift.
+// clock is further ahead than the allowed drift. A batch of changes shares one
+// SQLite transaction (one commit for many changes) with a savepoint per
+// change, so each still applies whole or not at all.
 #include <algorithm>
 
 #include "store/database_impl.h"
@@ -24,69 +26,99 @@ Status Divergent(const store::Change& c) {
 
 }  // namespace
 
-Result<bool> Database::Impl::ApplyRemoteChange(const store::Change& c, int64_t max_drift_ms) {
+Result<bool> Database::Impl::ApplyUnderSavepoint(const store::Change& c, int64_t max_drift_ms,
+                                                 std::vector<std::pair<int64_t, std::vector<ChangeEvent>>>* events) {
   if (c.origin.value == 0 || c.seq == 0 || c.ops.empty()) {
     return Status::InvalidArgument("a remote change needs an origin, a seq >= 1 and at least one op");
   }
   const std::string ops = store::EncodeOps(c.ops);
-  BLAZE_RETURN_IF_ERROR(conn_->Exec("BEGIN IMMEDIATE"));
-  auto rollback = [&](Status s) {
-    conn_->Exec("ROLLBACK").IgnoreError();
-    catalog_.Rollback();
+  const size_t mark = catalog_.Mark();
+  BLAZE_RETURN_IF_ERROR(conn_->Exec("SAVEPOINT remote_change"));
+  auto undo = [&](Status s) {
+    conn_->Exec("ROLLBACK TO remote_change").IgnoreError();
+    conn_->Exec("RELEASE remote_change").IgnoreError();
+    catalog_.RollbackTo(mark);
     return s;
   };
   // Already held? Then it must be the very same change.
   {
     auto held = conn_->Prepare("SELECT hlc, ops FROM blaze_changes WHERE origin = ? AND seq = ?");
-    if (!held.ok()) return rollback(held.status());
+    if (!held.ok()) return undo(held.status());
     (*held)->BindInt(1, static_cast<int64_t>(c.origin.value));
     (*held)->BindInt(2, static_cast<int64_t>(c.seq));
     auto row = (*held)->Step();
-    if (!row.ok()) return rollback(row.status());
+    if (!row.ok()) return undo(row.status());
     if (*row) {
       bool same = static_cast<uint64_t>((*held)->ColumnInt(0)) == c.hlc.value && (*held)->ColumnBlob(1) == ops;
-      Status s = same ? Status::Ok() : Divergent(c);
-      rollback(s).IgnoreError();
+      Status s = undo(same ? Status::Ok() : Divergent(c));
       if (!s.ok()) return s;
       return false;
     }
   }
   auto node = store::ReadNodeRow(*conn_);
-  if (!node.ok()) return rollback(node.status());
-  if (c.origin == node->node) return rollback(Divergent(c));
+  if (!node.ok()) return undo(node.status());
+  if (c.origin == node->node) return undo(Divergent(c));
   auto top = conn_->Prepare("SELECT coalesce(max(seq), 0) FROM blaze_vv WHERE origin = ?");
-  if (!top.ok()) return rollback(top.status());
+  if (!top.ok()) return undo(top.status());
   (*top)->BindInt(1, static_cast<int64_t>(c.origin.value));
   auto has = (*top)->Step();
-  if (!has.ok()) return rollback(has.status());
+  if (!has.ok()) return undo(has.status());
   Seq held_seq = static_cast<Seq>((*top)->ColumnInt(0));
   if (c.seq != held_seq + 1) {
-    return rollback(Status::FailedPrecondition("change " + c.origin.ToHex() + ":" + std::to_string(c.seq) +
-                                               " does not follow seq " + std::to_string(held_seq) +
-                                               " held for that origin; changes apply in order"));
+    return undo(Status::FailedPrecondition("change " + c.origin.ToHex() + ":" + std::to_string(c.seq) +
+                                           " does not follow seq " + std::to_string(held_seq) +
+                                           " held for that origin; changes apply in order"));
   }
   Hlc last{c.hlc.value + c.ops.size() - 1};
   Status drift = hlc_.Observe(last, max_drift_ms);
-  if (!drift.ok()) return rollback(drift.WithContext("change " + c.origin.ToHex() + ":" + std::to_string(c.seq)));
+  if (!drift.ok()) return undo(drift.WithContext("change " + c.origin.ToHex() + ":" + std::to_string(c.seq)));
 
   Txn::Impl impl(this, *node, c.origin, c.seq, c.hlc);
   for (const store::Op& op : c.ops) {
     Status s = impl.ApplyRemoteOp(op);
-    if (!s.ok()) {
-      return rollback(s.WithContext("change " + c.origin.ToHex() + ":" + std::to_string(c.seq)));
-    }
+    if (!s.ok()) return undo(s.WithContext("change " + c.origin.ToHex() + ":" + std::to_string(c.seq)));
   }
   Status s = impl.Finish();
-  if (s.ok()) s = conn_->Exec("COMMIT");
-  if (!s.ok()) return rollback(s);
-  catalog_.Commit();
-  local_commit_ = true;
-  if (watcher_) {
-    local_events_[impl.local_seq()] = impl.TakeEvents();
-    watcher_->Notify();
-  }
-  if (on_commit_) on_commit_();
+  if (s.ok()) s = conn_->Exec("RELEASE remote_change");
+  if (!s.ok()) return undo(s);
+  if (watcher_) events->emplace_back(impl.local_seq(), impl.TakeEvents());
   return true;
+}
+
+store::BatchResult Database::Impl::ApplyRemoteChanges(const std::vector<store::Change>& changes,
+                                                              int64_t max_drift_ms) {
+  store::BatchResult r;
+  if (changes.empty()) return r;
+  r.error = conn_->Exec("BEGIN IMMEDIATE");
+  if (!r.error.ok()) return r;
+  std::vector<std::pair<int64_t, std::vector<ChangeEvent>>> events;
+  for (const store::Change& c : changes) {
+    auto applied = ApplyUnderSavepoint(c, max_drift_ms, &events);
+    if (!applied.ok()) {
+      r.error = applied.status();
+      break;
+    }
+    ++r.done;
+    ++(*applied ? r.applied : r.duplicates);
+  }
+  Status commit = conn_->Exec("COMMIT");
+  if (!commit.ok()) {
+    conn_->Exec("ROLLBACK").IgnoreError();
+    catalog_.Rollback();
+    r = store::BatchResult{};
+    r.error = commit;
+    return r;
+  }
+  catalog_.Commit();
+  if (r.applied > 0) {
+    local_commit_ = true;
+    if (watcher_) {
+      for (auto& [seq, evs] : events) local_events_[seq] = std::move(evs);
+      watcher_->Notify();
+    }
+    if (on_commit_) on_commit_();
+  }
+  return r;
 }
 
 Result<VersionVector> Database::Impl::GetVersionVector() {

@@ -25,9 +25,18 @@ Result<std::vector<std::pair<int64_t, store::Change>>> DatabaseAccess::LogAfter(
 }
 
 Result<bool> DatabaseAccess::Apply(Database& db, const store::Change& change, int64_t max_drift_ms) {
-  BLAZE_RETURN_IF_ERROR(db.impl_->CheckNotInTransaction("Apply"));
+  store::BatchResult r = ApplyBatch(db, {change}, max_drift_ms);
+  if (!r.error.ok()) return r.error;
+  return r.applied == 1;
+}
+
+store::BatchResult DatabaseAccess::ApplyBatch(Database& db, const std::vector<store::Change>& changes,
+                                             int64_t max_drift_ms) {
+  store::BatchResult out;
+  out.error = db.impl_->CheckNotInTransaction("ApplyBatch");
+  if (!out.error.ok()) return out;
   std::lock_guard<std::mutex> lock(db.impl_->mu_);
-  return db.impl_->ApplyRemoteChange(change, max_drift_ms);
+  return db.impl_->ApplyRemoteChanges(changes, max_drift_ms);
 }
 
 void DatabaseAccess::SetCommitHook(Database& db, std::function<void()> hook) {

@@ -28,6 +28,9 @@ class DatabaseAccess {
                                                                          size_t limit);
   // true: applied; false: already held (nothing changed).
   static Result<bool> Apply(Database& db, const store::Change& change, int64_t max_drift_ms);
+  // Applies `changes` in order in one transaction, a savepoint each; stops at
+  // the first that cannot apply (those before it stay applied).
+  static store::BatchResult ApplyBatch(Database& db, const std::vector<store::Change>& changes, int64_t max_drift_ms);
   // Replaces the commit hook (one per database; nullptr removes it).
   static void SetCommitHook(Database& db, std::function<void()> hook);
   // The version vector last acknowledged by `peer`, persisted in the file.

@@ -236,67 +236,75 @@ class SyncEngine::Core : public std::enable_shared_from_this<Core> {
     }
   }
 
+  // Plans which received changes can apply now — each the next seq of its
+  // origin, then whatever was held behind it — and applies them as one batch
+  // (one SQLite commit, a savepoint per change). Early changes are held back,
+  // duplicates skipped.
   void OnChanges(Session& s, const ChangesMsg& m) {
+    VersionVector planned = local_vv_;
+    std::vector<store::Change> ready;
     for (const store::Change& c : m.changes) {
-      Status st = Receive(s, c);
-      if (!st.ok()) return Fail(s, st);
+      // The peer holds what it sends: never send it back.
+      Seq& theirs = s.remote_vv[c.origin];
+      theirs = std::max(theirs, c.seq);
+      Seq have = Get(planned, c.origin);
+      if (c.seq <= have) {
+        ++s.stats.duplicates;
+      } else if (c.seq > have + 1) {
+        Hold(s, c);
+      } else {
+        ready.push_back(c);
+        planned[c.origin] = c.seq;
+        TakeHeld(c.origin, &planned, &ready);
+      }
     }
+    Status st = ApplyReady(s, ready);
+    if (!st.ok()) return Fail(s, st);
     Send(s, Ack{m.batch, local_vv_});
   }
 
-  // Applies `c` if it is next for its origin (then anything held behind it),
-  // holds it if early, skips it if already held.
-  Status Receive(Session& s, const store::Change& c) {
-    // The peer holds what it sends: never send it back.
-    Seq& theirs = s.remote_vv[c.origin];
-    theirs = std::max(theirs, c.seq);
-    Seq have = Get(local_vv_, c.origin);
-    if (c.seq <= have) {
+  void Hold(Session& s, const store::Change& c) {
+    if (held_count_ >= options_.max_held) return;  // dropped: the sender resends after the gap fills
+    if (held_[c.origin].emplace(c.seq, c).second) {
+      ++held_count_;
+    } else {
       ++s.stats.duplicates;
-      return Status::Ok();
     }
-    if (c.seq > have + 1) {
-      if (held_count_ < options_.max_held) {
-        if (held_[c.origin].emplace(c.seq, c).second) {
-          ++held_count_;
-        } else {
-          ++s.stats.duplicates;
-        }
-      }
-      return Status::Ok();
-    }
-    BLAZE_RETURN_IF_ERROR(ApplyOne(s, c));
-    auto it = held_.find(c.origin);
-    while (it != held_.end() && !it->second.empty()) {
-      auto next = it->second.begin();
-      Seq now = Get(local_vv_, c.origin);
-      if (next->first <= now) {
-        it->second.erase(next);
-        --held_count_;
-        continue;
-      }
-      if (next->first != now + 1) break;
-      store::Change ready = std::move(next->second);
-      it->second.erase(next);
-      --held_count_;
-      BLAZE_RETURN_IF_ERROR(ApplyOne(s, ready));
-    }
-    return Status::Ok();
   }
 
-  Status ApplyOne(Session& s, const store::Change& c) {
-    auto applied = DatabaseAccess::Apply(*db_, c, options_.max_drift_ms);
-    if (!applied.ok() && applied.status().code() == StatusCode::kFailedPrecondition) {
-      // Someone else (another engine or process on the file) moved the
-      // vector: refresh and treat the change as early or duplicate.
-      BLAZE_ASSIGN_OR_RETURN(local_vv_, DatabaseAccess::GetVersionVector(*db_));
-      if (c.seq <= Get(local_vv_, c.origin)) return Status::Ok();
-      if (held_count_ < options_.max_held && held_[c.origin].emplace(c.seq, c).second) ++held_count_;
-      return Status::Ok();
+  // Moves the held changes of `origin` that follow planned[origin] into `ready`.
+  void TakeHeld(NodeId origin, VersionVector* planned, std::vector<store::Change>* ready) {
+    auto it = held_.find(origin);
+    while (it != held_.end() && !it->second.empty()) {
+      auto next = it->second.begin();
+      Seq now = Get(*planned, origin);
+      if (next->first > now + 1) break;
+      if (next->first == now + 1) {
+        ready->push_back(std::move(next->second));
+        (*planned)[origin] = now + 1;
+      }
+      it->second.erase(next);
+      --held_count_;
     }
-    if (!applied.ok()) return applied.status();
-    if (*applied) ++s.stats.changes_applied;
-    local_vv_[c.origin] = std::max(Get(local_vv_, c.origin), c.seq);
+  }
+
+  Status ApplyReady(Session& s, std::vector<store::Change>& ready) {
+    if (ready.empty()) return Status::Ok();
+    store::BatchResult r = DatabaseAccess::ApplyBatch(*db_, ready, options_.max_drift_ms);
+    s.stats.changes_applied += r.applied;
+    s.stats.duplicates += r.duplicates;
+    for (size_t k = 0; k < r.done; ++k) {
+      Seq& mine = local_vv_[ready[k].origin];
+      mine = std::max(mine, ready[k].seq);
+    }
+    if (r.error.ok()) return Status::Ok();
+    if (r.error.code() != StatusCode::kFailedPrecondition) return r.error;
+    // Someone else (another engine or process on the file) moved the vector:
+    // refresh it and hold what did not apply; it applies when its turn comes.
+    BLAZE_ASSIGN_OR_RETURN(local_vv_, DatabaseAccess::GetVersionVector(*db_));
+    for (size_t k = r.done; k < ready.size(); ++k) {
+      if (ready[k].seq > Get(local_vv_, ready[k].origin)) Hold(s, ready[k]);
+    }
     return Status::Ok();
   }
 
