@@ -97,16 +97,23 @@ void Check(int rc, sqlite3* db) {
   }
 }
 
-void BM_RawSqliteInsertBatched(benchmark::State& state) {
-  std::string path = BenchDir() + "/raw.sqlite";
+// A fresh raw SQLite file with the table an application would use for the
+// same records, WAL + synchronous=NORMAL plus `pragmas`; returns its insert.
+sqlite3_stmt* OpenRawSqlite(const std::string& name, const std::string& pragmas, sqlite3** db) {
+  std::string path = BenchDir() + "/" + name;
   std::filesystem::remove(path);
-  sqlite3* db;
-  Check(sqlite3_open(path.c_str(), &db), db);
-  Check(sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-                         "CREATE TABLE bugs(id TEXT PRIMARY KEY, doc TEXT NOT NULL)",
-                     nullptr, nullptr, nullptr), db);
+  Check(sqlite3_open(path.c_str(), db), *db);
+  std::string setup = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; " + pragmas +
+                      "CREATE TABLE bugs(id TEXT PRIMARY KEY, doc TEXT NOT NULL)";
+  Check(sqlite3_exec(*db, setup.c_str(), nullptr, nullptr, nullptr), *db);
   sqlite3_stmt* ins;
-  Check(sqlite3_prepare_v2(db, "INSERT INTO bugs(id, doc) VALUES (?, ?)", -1, &ins, nullptr), db);
+  Check(sqlite3_prepare_v2(*db, "INSERT INTO bugs(id, doc) VALUES (?, ?)", -1, &ins, nullptr), *db);
+  return ins;
+}
+
+void BM_RawSqliteInsertBatched(benchmark::State& state) {
+  sqlite3* db;
+  sqlite3_stmt* ins = OpenRawSqlite("raw.sqlite", "", &db);
   blaze::RecordIdGenerator ids(blaze::SystemClock(), blaze::SystemRandom());
   int64_t n = 0;
   for (auto _ : state) {
@@ -161,15 +168,8 @@ void BM_BlazePointGet(benchmark::State& state) {
 // The same lookup in raw SQLite: 100k (id TEXT PRIMARY KEY, doc TEXT) rows,
 // fetching the JSON text and parsing it into a Value as an application would.
 void BM_RawSqlitePointGet(benchmark::State& state) {
-  std::string path = BenchDir() + "/raw-get.sqlite";
-  std::filesystem::remove(path);
   sqlite3* db;
-  Check(sqlite3_open(path.c_str(), &db), db);
-  Check(sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-32768;"
-                         "PRAGMA mmap_size=268435456; CREATE TABLE bugs(id TEXT PRIMARY KEY, doc TEXT NOT NULL)",
-                     nullptr, nullptr, nullptr), db);
-  sqlite3_stmt* ins;
-  Check(sqlite3_prepare_v2(db, "INSERT INTO bugs(id, doc) VALUES (?, ?)", -1, &ins, nullptr), db);
+  sqlite3_stmt* ins = OpenRawSqlite("raw-get.sqlite", "PRAGMA cache_size=-32768; PRAGMA mmap_size=268435456; ", &db);
   Check(sqlite3_exec(db, "BEGIN", nullptr, nullptr, nullptr), db);
   for (int64_t i = 0; i < 100'000; ++i) {
     std::string id = "r" + std::to_string(i);

@@ -31,7 +31,6 @@ Result<bool> Database::Impl::ApplyUnderSavepoint(const store::Change& c, int64_t
   if (c.origin.value == 0 || c.seq == 0 || c.ops.empty()) {
     return Status::InvalidArgument("a remote change needs an origin, a seq >= 1 and at least one op");
   }
-  const std::string ops = store::EncodeOps(c.ops);
   const size_t mark = catalog_.Mark();
   BLAZE_RETURN_IF_ERROR(conn_->Exec("SAVEPOINT remote_change"));
   auto undo = [&](Status s) {
@@ -49,7 +48,10 @@ Result<bool> Database::Impl::ApplyUnderSavepoint(const store::Change& c, int64_t
     auto row = (*held)->Step();
     if (!row.ok()) return undo(row.status());
     if (*row) {
-      bool same = static_cast<uint64_t>((*held)->ColumnInt(0)) == c.hlc.value && (*held)->ColumnBlob(1) == ops;
+      // Encoded only here: the ops encoding is canonical, so equal changes
+      // have equal bytes; new changes (the common case) skip this work.
+      bool same = static_cast<uint64_t>((*held)->ColumnInt(0)) == c.hlc.value &&
+                  (*held)->ColumnBlob(1) == store::EncodeOps(c.ops);
       Status s = undo(same ? Status::Ok() : Divergent(c));
       if (!s.ok()) return s;
       return false;
