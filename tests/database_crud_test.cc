@@ -191,7 +191,9 @@ TEST_F(CrudTest, TwoHandlesOnOneFileShareOneGaplessSequence) {
   ASSERT_EQ(log.size(), 20u);
   for (size_t i = 0; i < log.size(); ++i) {
     EXPECT_EQ(log[i].seq, static_cast<int64_t>(i + 1));
-    if (i > 0) EXPECT_GT(log[i].hlc, log[i - 1].hlc);
+    if (i > 0) {
+      EXPECT_GT(log[i].hlc, log[i - 1].hlc);
+    }
   }
 }
 

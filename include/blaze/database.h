@@ -56,6 +56,26 @@ struct Options {
   Random* random = nullptr;       // defaults to SystemRandom()
 };
 
+// What Database::Compact may remove (docs/sync-protocol.md, "Compaction").
+struct CompactOptions {
+  // The change log keeps every change some known peer (one with a sync
+  // checkpoint in this file) has not acknowledged, unless it is older than
+  // this; older ones go too, and a peer that still needs them is brought up
+  // to date from a snapshot instead. 0 prunes the whole log.
+  int64_t log_horizon_ms = 7LL * 24 * 3600 * 1000;
+  // Tombstones (deleted records, unset fields) go once every known peer holds
+  // them and every known origin has written past them, or when they are older
+  // than this, whichever comes first.
+  int64_t tombstone_horizon_ms = 30LL * 24 * 3600 * 1000;
+};
+
+struct CompactStats {
+  int64_t changes_pruned = 0;          // change-log entries removed
+  int64_t tombstones_purged = 0;       // deleted records removed for good
+  int64_t field_tombstones_purged = 0; // records whose unset-field stamps were dropped
+  VersionVector horizon;               // per origin: the log holds every change after this
+};
+
 struct Record {
   std::string id;
   Value doc;  // a map; never contains "_id"
@@ -146,6 +166,11 @@ class Database {
   // deleted and that matches `where` before or after the change.
   Result<WatchHandle> Watch(std::string_view collection, std::string_view where,
                             std::function<void(const ChangeEvent&)> callback);
+
+  // Prunes the change log and purges tombstones (see CompactOptions), in one
+  // transaction. The visible data and every sync guarantee are unchanged:
+  // peers behind the pruned log are sent a snapshot of current state.
+  Result<CompactStats> Compact(const CompactOptions& options = {});
 
   class Impl;
 

@@ -28,6 +28,7 @@
 #include "store/hybrid_clock.h"
 #include "store/record_state.h"
 #include "store/schema.h"
+#include "store/snapshot.h"
 #include "store/sqlite.h"
 
 namespace blaze::store {
@@ -73,6 +74,10 @@ class Database::Impl {
   Result<std::vector<store::Change>> ChangesAfter(NodeId origin, Seq after, size_t limit);
   // Every change in local (application) order after `after_local_seq`.
   Result<std::vector<std::pair<int64_t, store::Change>>> LogAfter(int64_t after_local_seq, size_t limit);
+  // Compaction and snapshots (compaction.cc).
+  Result<CompactStats> Compact(const CompactOptions& options);
+  Result<store::Snapshot> ReadSnapshot();
+  Result<size_t> ApplySnapshot(const store::Snapshot& snapshot, int64_t max_drift_ms);
   // The hook the sync layer uses to hear about commits (called under mu_).
   std::function<void()> on_commit_;
 
@@ -109,6 +114,14 @@ class Txn::Impl {
   // Replaying a remote change: its origin, seq and stamps.
   Impl(Database::Impl* db, store::NodeRow node, NodeId origin, Seq seq, Hlc base)
       : db_(db), node_(node), origin_(origin), seq_(seq), base_(base), remote_(true) {}
+  // Merging a snapshot: record states, not operations. Its local log entry
+  // (origin 0, for watchers only; never sent) lists the records it changed.
+  struct SnapshotMerge {};
+  Impl(Database::Impl* db, store::NodeRow node, SnapshotMerge)
+      : db_(db), node_(node), remote_(true), snapshot_(true) {}
+
+  // Folds another replica's state of a record into ours (snapshot merges).
+  Status MergeState(std::string_view collection, std::string_view id, const store::RecordState& incoming);
 
   // Applies one operation of a remote change (validated like local input).
   Status ApplyRemoteOp(const store::Op& op);
@@ -161,6 +174,8 @@ class Txn::Impl {
   Seq seq_;
   Hlc base_;
   bool remote_ = false;
+  bool snapshot_ = false;
+  Hlc snapshot_max_;  // the greatest stamp a snapshot merge brought
   size_t n_ops_ = 0;
   std::string ops_body_;  // the encoded ops so far (store::FrameOps adds the count)
   std::unordered_map<std::string, TouchState> touches_;  // key: collection '\0' id

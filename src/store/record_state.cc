@@ -82,6 +82,47 @@ void RecordState::ApplyDelete(const Stamp& s) {
   }
 }
 
+void RecordState::Merge(const RecordState& other) {
+  if (put_ < other.put_) put_ = other.put_;
+  if (del_ < other.del_) del_ = other.del_;
+  for (const auto& [name, theirs] : other.fields_) {
+    auto [it, inserted] = fields_.try_emplace(name, theirs);
+    if (!inserted && it->second.stamp < theirs.stamp) it->second = theirs;
+  }
+  Prune();
+}
+
+bool RecordState::PurgeFieldTombstones(Hlc cutoff) {
+  bool changed = false;
+  for (auto it = fields_.begin(); it != fields_.end();) {
+    if (!it->second.present && it->second.stamp.hlc < cutoff) {
+      it = fields_.erase(it);
+      changed = true;
+    } else {
+      ++it;
+    }
+  }
+  return changed;
+}
+
+bool RecordState::DropStampsBelow(Hlc cutoff) {
+  if (put_.hlc < cutoff) put_ = Stamp{};
+  if (del_.hlc < cutoff) del_ = Stamp{};
+  for (auto it = fields_.begin(); it != fields_.end();) {
+    it = it->second.stamp.hlc < cutoff ? fields_.erase(it) : std::next(it);
+  }
+  return put_.IsZero() && del_.IsZero() && fields_.empty();
+}
+
+Stamp RecordState::MaxStamp() const {
+  Stamp m = put_;
+  if (m < del_) m = del_;
+  for (const auto& [name, f] : fields_) {
+    if (m < f.stamp) m = f.stamp;
+  }
+  return m;
+}
+
 void RecordState::Prune() {
   for (auto it = fields_.begin(); it != fields_.end();) {
     if (it->second.stamp < del_) {

@@ -48,6 +48,20 @@ class RecordState {
   void ApplyPut(const Stamp& s, const Value::Map& fields);
   void ApplyUnset(const Stamp& s, const std::vector<std::string>& names);
   void ApplyDelete(const Stamp& s);
+  // Folds another replica's state of the same record into this one: the
+  // join of the two histories (put and delete stamps take the maximum, each
+  // field the greater stamp). What a snapshot merge does, record by record.
+  void Merge(const RecordState& other);
+  // Drops field tombstones (unset fields) stamped before `cutoff`; true if
+  // any was dropped. Compaction's part; see docs/merge-semantics.md.
+  bool PurgeFieldTombstones(Hlc cutoff);
+  // Forgets every stamp (and the field it carries) below `cutoff`: what a
+  // snapshot merge does to incoming states on a replica that has purged
+  // tombstones below it, so a snapshot read before a purge cannot bring back
+  // what the purge made final. true if nothing is left.
+  bool DropStampsBelow(Hlc cutoff);
+  // The greatest stamp in the state (what the clock must move past).
+  Stamp MaxStamp() const;
 
   // Storage codec (docs/on-disk-format.md, "record state").
   std::string Encode() const;

@@ -57,15 +57,22 @@ Result<bool> Database::Impl::ApplyUnderSavepoint(const store::Change& c, int64_t
       return false;
     }
   }
-  auto node = store::ReadNodeRow(*conn_);
-  if (!node.ok()) return undo(node.status());
-  if (c.origin == node->node) return undo(Divergent(c));
   auto top = conn_->Prepare("SELECT coalesce(max(seq), 0) FROM blaze_vv WHERE origin = ?");
   if (!top.ok()) return undo(top.status());
   (*top)->BindInt(1, static_cast<int64_t>(c.origin.value));
   auto has = (*top)->Step();
   if (!has.ok()) return undo(has.status());
   Seq held_seq = static_cast<Seq>((*top)->ColumnInt(0));
+  if (c.seq <= held_seq) {
+    // Held, but its log entry was pruned or came as part of a snapshot:
+    // nothing to compare it with, and nothing to do.
+    Status s = undo(Status::Ok());
+    if (!s.ok()) return s;
+    return false;
+  }
+  auto node = store::ReadNodeRow(*conn_);
+  if (!node.ok()) return undo(node.status());
+  if (c.origin == node->node) return undo(Divergent(c));
   if (c.seq != held_seq + 1) {
     return undo(Status::FailedPrecondition("change " + c.origin.ToHex() + ":" + std::to_string(c.seq) +
                                            " does not follow seq " + std::to_string(held_seq) +

@@ -39,6 +39,17 @@ store::BatchResult DatabaseAccess::ApplyBatch(Database& db, const std::vector<st
   return db.impl_->ApplyRemoteChanges(changes, max_drift_ms);
 }
 
+Result<store::Snapshot> DatabaseAccess::ReadSnapshot(Database& db) {
+  std::lock_guard<std::mutex> lock(db.impl_->mu_);
+  return db.impl_->ReadSnapshot();
+}
+
+Result<size_t> DatabaseAccess::ApplySnapshot(Database& db, const store::Snapshot& snapshot, int64_t max_drift_ms) {
+  BLAZE_RETURN_IF_ERROR(db.impl_->CheckNotInTransaction("ApplySnapshot"));
+  std::lock_guard<std::mutex> lock(db.impl_->mu_);
+  return db.impl_->ApplySnapshot(snapshot, max_drift_ms);
+}
+
 void DatabaseAccess::SetCommitHook(Database& db, std::function<void()> hook) {
   std::lock_guard<std::mutex> lock(db.impl_->mu_);
   db.impl_->on_commit_ = std::move(hook);
@@ -46,7 +57,7 @@ void DatabaseAccess::SetCommitHook(Database& db, std::function<void()> hook) {
 
 Result<VersionVector> DatabaseAccess::LoadCheckpoint(Database& db, NodeId peer) {
   std::lock_guard<std::mutex> lock(db.impl_->mu_);
-  BLAZE_ASSIGN_OR_RETURN(auto stmt, db.impl_->conn_->Prepare("SELECT origin, seq FROM blaze_peers WHERE peer = ?"));
+  BLAZE_ASSIGN_OR_RETURN(auto stmt, db.impl_->conn_->Prepare("SELECT origin, seq FROM blaze_peers WHERE peer = ? AND origin <> 0"));
   stmt->BindInt(1, static_cast<int64_t>(peer.value));
   return store::ReadVersionVector(*stmt);
 }
@@ -59,7 +70,11 @@ Status DatabaseAccess::SaveCheckpoint(Database& db, NodeId peer, const VersionVe
     BLAZE_ASSIGN_OR_RETURN(auto stmt, conn.Prepare(
         "INSERT INTO blaze_peers(peer, origin, seq) VALUES (?, ?, ?) "
         "ON CONFLICT(peer, origin) DO UPDATE SET seq = max(seq, excluded.seq)"));
-    for (const auto& [origin, seq] : acked) {
+    // The (peer, 0, 0) row marks the peer known even while it holds nothing:
+    // compaction must then keep what it lacks (compaction.cc).
+    VersionVector rows = acked;
+    rows.emplace(NodeId{0}, 0);
+    for (const auto& [origin, seq] : rows) {
       stmt->BindInt(1, static_cast<int64_t>(peer.value));
       stmt->BindInt(2, static_cast<int64_t>(origin.value));
       stmt->BindInt(3, static_cast<int64_t>(seq));

@@ -16,6 +16,7 @@
 
 #include "blaze/database.h"
 #include "store/change.h"
+#include "store/snapshot.h"
 
 namespace blaze {
 
@@ -34,8 +35,13 @@ class DatabaseAccess {
   // Replaces the commit hook (one per database; nullptr removes it).
   static void SetCommitHook(Database& db, std::function<void()> hook);
   // The version vector last acknowledged by `peer`, persisted in the file.
+  // Saving one (even empty) makes `peer` a known peer for compaction.
   static Result<VersionVector> LoadCheckpoint(Database& db, NodeId peer);
   static Status SaveCheckpoint(Database& db, NodeId peer, const VersionVector& acked);
+  // Current state with its stamps and the vector it reflects (snapshot.h),
+  // and merging one received from a peer: returns the records merged.
+  static Result<store::Snapshot> ReadSnapshot(Database& db);
+  static Result<size_t> ApplySnapshot(Database& db, const store::Snapshot& snapshot, int64_t max_drift_ms);
   // Every record's stored state (encoded), by collection name and id,
   // tombstones included: what convergence checks compare.
   static Result<std::map<std::string, std::map<std::string, std::string>>> DumpStates(Database& db);

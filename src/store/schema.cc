@@ -36,6 +36,12 @@ CREATE TABLE blaze_peers(
   PRIMARY KEY (peer, origin)) WITHOUT ROWID;
 )sql";
 
+// Added within format 1 (an empty table means "nothing pruned", exactly what
+// a file from before it holds), so it is created when missing on open.
+constexpr const char* kLogHorizonTable =
+    "CREATE TABLE IF NOT EXISTS blaze_log_horizon("
+    "origin INTEGER PRIMARY KEY, seq INTEGER NOT NULL, hlc INTEGER NOT NULL)";
+
 enum class FileKind { kMissing, kEmpty, kSqlite, kForeign };
 
 Result<FileKind> Inspect(const std::string& path) {
@@ -81,6 +87,7 @@ Status CreateSchema(Connection& conn, Random* random) {
     BLAZE_ASSIGN_OR_RETURN(int64_t app, conn.QueryInt("PRAGMA application_id"));
     if (app == kAppId) return Status::Ok();
     BLAZE_RETURN_IF_ERROR(conn.Exec(kSchemaV1));
+    BLAZE_RETURN_IF_ERROR(conn.Exec(kLogHorizonTable));
     BLAZE_RETURN_IF_ERROR(conn.Exec("PRAGMA application_id=" + std::to_string(kAppId)));
     BLAZE_RETURN_IF_ERROR(conn.Exec("PRAGMA user_version=" + std::to_string(kFormatVersion)));
     BLAZE_ASSIGN_OR_RETURN(auto meta, conn.Prepare("INSERT INTO blaze_meta(key, value) VALUES (?, ?)"));
@@ -143,7 +150,11 @@ Result<OpenedFile> OpenDatabaseFile(const Options& options, const std::string& p
       }
     }
     BLAZE_RETURN_IF_ERROR(Configure(*out.conn, options, false));
-    if (blank) BLAZE_RETURN_IF_ERROR(CreateSchema(*out.conn, random));
+    if (blank) {
+      BLAZE_RETURN_IF_ERROR(CreateSchema(*out.conn, random));
+    } else {
+      BLAZE_RETURN_IF_ERROR(out.conn->Exec(kLogHorizonTable));
+    }
   }
   BLAZE_ASSIGN_OR_RETURN(NodeRow row, ReadNodeRow(*out.conn));
   out.node = row.node;

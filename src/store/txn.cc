@@ -185,9 +185,44 @@ Status Txn::Impl::ApplyRemoteOp(const store::Op& op) {
   return Apply(op.collection, op.id, *table, st, w, nullptr);
 }
 
+Status Txn::Impl::MergeState(std::string_view collection, std::string_view id, const RecordState& incoming) {
+  const store::TableInfo* table;
+  std::optional<RecordState> loaded;
+  BLAZE_RETURN_IF_ERROR(Load(collection, id, &table, &loaded));
+  RecordState st = loaded ? std::move(*loaded) : RecordState();
+  const bool was_visible = st.visible();
+  RecordState before = st;
+  st.Merge(incoming);
+  if (loaded && st == before) return Status::Ok();  // nothing new: no row write, no event
+  Value doc;
+  if (st.visible()) doc = st.VisibleDoc();
+  Status s = db_->SaveRow(*table, id, st.Encode(), st.visible() ? &doc : nullptr, false);
+  if (!s.ok()) {
+    poisoned_ = s;
+    return s;
+  }
+  // The log entry names the record (a delete if it disappeared) for watchers.
+  if (was_visible && !st.visible()) {
+    store::AppendDeleteOp(&ops_body_, collection, id);
+  } else {
+    store::AppendPutOp(&ops_body_, collection, id, Value::Map{});
+  }
+  ++n_ops_;
+  snapshot_max_ = std::max(snapshot_max_, st.MaxStamp().hlc);
+  Touch(collection, id, was_visible, st.visible(), &doc);
+  return Status::Ok();
+}
+
 Status Txn::Impl::Finish() {
   if (!poisoned_.ok()) return poisoned_;
   if (n_ops_ == 0) return Status::Ok();
+  if (snapshot_) {
+    // Origin 0 is no node: the entry is local (watchers, `blazedb changes`)
+    // and never part of the version vector or sent to a peer.
+    BLAZE_ASSIGN_OR_RETURN(int64_t last, db_->conn_->QueryInt(
+        "SELECT coalesce(max(seq), 0) FROM blaze_changes WHERE origin = 0"));
+    seq_ = static_cast<Seq>(last + 1);
+  }
   std::string effects(n_ops_, static_cast<char>(Effect::kNone));
   for (const auto& [key, t] : touches_) {
     Effect e = Effect::kNone;
@@ -201,7 +236,7 @@ Status Txn::Impl::Finish() {
   store::NodeRow row = node_;
   if (!remote_) row.last_seq = seq_;
   // The node's clock moves past every stamp it holds, its own or remote.
-  row.last_hlc = std::max(node_.last_hlc, last_stamp());
+  row.last_hlc = std::max(node_.last_hlc, snapshot_ ? snapshot_max_ : last_stamp());
   BLAZE_ASSIGN_OR_RETURN(auto stmt, db_->conn_->Prepare(
       "INSERT INTO blaze_changes(origin, seq, hlc, ops, effects) VALUES (?, ?, ?, ?, ?)"));
   stmt->BindInt(1, static_cast<int64_t>(origin_.value));
@@ -211,6 +246,7 @@ Status Txn::Impl::Finish() {
   stmt->BindBlob(5, effects);
   BLAZE_RETURN_IF_ERROR(stmt->Run());
   local_seq_ = sqlite3_last_insert_rowid(db_->conn_->raw());
+  if (snapshot_) return store::WriteNodeRow(*db_->conn_, row);
   BLAZE_ASSIGN_OR_RETURN(auto vv, db_->conn_->Prepare(
       "INSERT INTO blaze_vv(origin, seq) VALUES (?, ?) ON CONFLICT(origin) DO UPDATE SET seq = excluded.seq"));
   vv->BindInt(1, static_cast<int64_t>(origin_.value));

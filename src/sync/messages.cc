@@ -88,6 +88,55 @@ Status ReadChanges(Reader& r, ChangesMsg* m) {
   return Status::Ok();
 }
 
+// Collection names are listed once per chunk and referred to by index.
+void PutSnapshot(Writer& w, const SnapshotChunk& m) {
+  w.PutVarint(m.batch);
+  w.PutVarint(m.index);
+  w.PutVarint(m.count);
+  PutVector(w, m.vv);
+  std::map<std::string_view, uint64_t> index;
+  std::vector<std::string_view> names;
+  for (const auto& r : m.records) {
+    if (index.emplace(r.collection, names.size()).second) names.push_back(r.collection);
+  }
+  w.PutVarint(names.size());
+  for (auto n : names) w.PutLengthPrefixed(n);
+  w.PutVarint(m.records.size());
+  for (const auto& r : m.records) {
+    w.PutVarint(index[r.collection]);
+    w.PutLengthPrefixed(r.id);
+    w.PutLengthPrefixed(r.state);
+  }
+}
+
+Status ReadSnapshot(Reader& r, SnapshotChunk* m) {
+  uint64_t index, count, n_names, n;
+  if (!r.ReadVarint(&m->batch) || !r.ReadVarint(&index) || !r.ReadVarint(&count)) {
+    return Corrupt("bad snapshot header");
+  }
+  if (count == 0 || count > kMaxSnapshotChunks || index >= count) return Corrupt("bad snapshot chunk numbering");
+  m->index = static_cast<uint32_t>(index);
+  m->count = static_cast<uint32_t>(count);
+  BLAZE_RETURN_IF_ERROR(ReadVector(r, &m->vv));
+  if (!r.ReadVarint(&n_names) || n_names > r.remaining() / 2) return Corrupt("bad collection count");
+  std::vector<std::string> names;
+  for (uint64_t i = 0; i < n_names; ++i) {
+    std::string_view name;
+    if (!r.ReadLengthPrefixed(&name) || name.empty()) return Corrupt("bad collection name");
+    names.emplace_back(name);
+  }
+  if (!r.ReadVarint(&n) || n > r.remaining() / 3) return Corrupt("bad record count");
+  m->records.reserve(static_cast<size_t>(n));
+  for (uint64_t i = 0; i < n; ++i) {
+    uint64_t idx;
+    std::string_view id, state;
+    if (!r.ReadVarint(&idx) || idx >= names.size()) return Corrupt("bad collection index");
+    if (!r.ReadLengthPrefixed(&id) || id.empty() || !r.ReadLengthPrefixed(&state)) return Corrupt("truncated record");
+    m->records.push_back(store::SnapshotRecord{names[idx], std::string(id), std::string(state)});
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 std::string EncodeMessage(const Message& m) {
@@ -108,6 +157,9 @@ std::string EncodeMessage(const Message& m) {
           w.PutByte(static_cast<uint8_t>(MessageType::kAck));
           w.PutVarint(msg.batch);
           PutVector(w, msg.vv);
+        } else if constexpr (std::is_same_v<T, SnapshotChunk>) {
+          w.PutByte(static_cast<uint8_t>(MessageType::kSnapshot));
+          PutSnapshot(w, msg);
         } else {
           w.PutByte(static_cast<uint8_t>(MessageType::kError));
           w.PutLengthPrefixed(msg.message);
@@ -150,6 +202,12 @@ Result<Message> DecodeMessage(std::string_view bytes) {
       std::string_view text;
       if (!r.ReadLengthPrefixed(&text)) return Corrupt("bad error text");
       out = ErrorMsg{std::string(text)};
+      break;
+    }
+    case MessageType::kSnapshot: {
+      SnapshotChunk c;
+      BLAZE_RETURN_IF_ERROR(ReadSnapshot(r, &c));
+      out = std::move(c);
       break;
     }
     default:

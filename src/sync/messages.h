@@ -4,6 +4,9 @@
 //   changes  {batch, [change...]}            changes the peer lacks, per origin in seq order
 //   ack      {batch, version vector}         the receiver's vector after applying a batch
 //   error    {message}                       then the sender closes the link
+//   snapshot {batch, index, count, vv, [record...]}  one chunk of current state,
+//            for a peer behind the sender's compacted log; the receiver merges
+//            all `count` chunks of a batch at once, then acks the batch
 //
 // Encoding (docs/sync-protocol.md): one type byte, then the body. A changes
 // body lists the batch's origins once (8 bytes each) and refers to them by
@@ -23,6 +26,7 @@
 #include "blaze/status.h"
 #include "blaze/types.h"
 #include "store/change.h"
+#include "store/snapshot.h"
 
 namespace blaze::sync {
 
@@ -42,9 +46,21 @@ struct Ack {
 struct ErrorMsg {
   std::string message;
 };
-using Message = std::variant<Hello, ChangesMsg, Ack, ErrorMsg>;
+struct SnapshotChunk {
+  uint64_t batch = 0;
+  uint32_t index = 0;  // 0 .. count-1
+  uint32_t count = 1;
+  VersionVector vv;    // the snapshot's vector (the same in every chunk)
+  std::vector<store::SnapshotRecord> records;
+};
+using Message = std::variant<Hello, ChangesMsg, Ack, ErrorMsg, SnapshotChunk>;
 
-enum class MessageType : uint8_t { kHello = 1, kChanges = 2, kAck = 3, kError = 4 };
+enum class MessageType : uint8_t { kHello = 1, kChanges = 2, kAck = 3, kError = 4, kSnapshot = 5 };
+
+// Snapshot chunks hold at most this many records (a chunk stays well under
+// the secure channel's message limit for ordinary records).
+inline constexpr size_t kSnapshotChunkRecords = 512;
+inline constexpr uint32_t kMaxSnapshotChunks = 1u << 20;
 
 std::string EncodeMessage(const Message& m);
 // kCorruption for any malformed or truncated input.

@@ -37,6 +37,13 @@ class SyncEngine::Core : public std::enable_shared_from_this<Core> {
     uint64_t hello_tick = 0;
     bool checkpoint_dirty = false;  // acks not yet persisted
     PeerStats stats;
+    // Chunks of a snapshot being received (one batch at a time).
+    struct {
+      uint64_t batch = 0;
+      uint32_t count = 0;
+      VersionVector vv;
+      std::map<uint32_t, std::vector<store::SnapshotRecord>> chunks;
+    } incoming;
   };
 
   // A LinkHandler that routes a peer's messages to the engine, on its executor.
@@ -185,6 +192,7 @@ class SyncEngine::Core : public std::enable_shared_from_this<Core> {
     if (auto* h = std::get_if<Hello>(&*msg)) return OnHello(s, *h);
     if (auto* c = std::get_if<ChangesMsg>(&*msg)) return OnChanges(s, *c);
     if (auto* a = std::get_if<Ack>(&*msg)) return OnAck(s, *a);
+    if (auto* c = std::get_if<SnapshotChunk>(&*msg)) return OnSnapshot(s, *c);
     const auto& e = std::get<ErrorMsg>(*msg);
     MarkClosed(s, Status::Aborted("peer reported: " + e.message));
     s.link->Close(Status::Aborted("peer reported an error"));
@@ -215,17 +223,28 @@ class SyncEngine::Core : public std::enable_shared_from_this<Core> {
     if (s.closed || !s.hello_received) return;
     while (s.in_flight.size() < options_.window) {
       ChangesMsg batch;
+      const VersionVector sent_before = s.sent;
+      bool pruned = false;
       for (const auto& [origin, seq] : local_vv_) {
         Seq from = std::max(Get(s.sent, origin), Get(s.remote_vv, origin));
         if (seq <= from) continue;
         size_t room = options_.batch_changes - batch.changes.size();
         auto changes = DatabaseAccess::ChangesAfter(*db_, origin, from, room);
         if (!changes.ok()) return;  // a tick retries
+        if (changes->empty() || changes->front().seq != from + 1) {
+          pruned = true;  // the log no longer holds what the peer needs next
+          break;
+        }
         for (auto& c : *changes) {
           s.sent[origin] = c.seq;
           batch.changes.push_back(std::move(c));
         }
         if (batch.changes.size() >= options_.batch_changes) break;
+      }
+      if (pruned) {
+        s.sent = sent_before;
+        if (!SendSnapshot(s)) return;
+        continue;
       }
       if (batch.changes.empty()) return;
       batch.batch = s.next_batch++;
@@ -234,6 +253,76 @@ class SyncEngine::Core : public std::enable_shared_from_this<Core> {
       Send(s, batch);
       if (s.closed) return;
     }
+  }
+
+  // Sends current state in chunks of one batch; the delta stream resumes
+  // from the snapshot's vector. false if it could not be read (a tick retries).
+  bool SendSnapshot(Session& s) {
+    auto snap = DatabaseAccess::ReadSnapshot(*db_);
+    if (!snap.ok()) return false;
+    const uint64_t batch = s.next_batch++;
+    const size_t n = snap->records.size();
+    const size_t count = std::max<size_t>(1, (n + kSnapshotChunkRecords - 1) / kSnapshotChunkRecords);
+    for (size_t i = 0; i < count && !s.closed; ++i) {
+      SnapshotChunk c;
+      c.batch = batch;
+      c.index = static_cast<uint32_t>(i);
+      c.count = static_cast<uint32_t>(count);
+      c.vv = snap->vv;
+      size_t end = std::min(n, (i + 1) * kSnapshotChunkRecords);
+      for (size_t k = i * kSnapshotChunkRecords; k < end; ++k) c.records.push_back(std::move(snap->records[k]));
+      Send(s, c);
+    }
+    s.in_flight[batch] = tick_;
+    for (const auto& [origin, seq] : snap->vv) s.sent[origin] = std::max(Get(s.sent, origin), seq);
+    ++s.stats.snapshots_sent;
+    return !s.closed;
+  }
+
+  // Collects a snapshot's chunks (any order, duplicates ignored; a new batch
+  // replaces an unfinished one) and merges it whole when the last arrives.
+  void OnSnapshot(Session& s, SnapshotChunk& c) {
+    auto& in = s.incoming;
+    if (in.batch != c.batch || in.count != c.count) {
+      in.batch = c.batch;
+      in.count = c.count;
+      in.vv = c.vv;
+      in.chunks.clear();
+    } else if (in.vv != c.vv) {
+      return Fail(s, Status::Corruption("snapshot chunks of one batch disagree on the version vector"));
+    }
+    in.chunks.emplace(c.index, std::move(c.records));
+    if (in.chunks.size() < in.count) return;
+    store::Snapshot snap;
+    snap.vv = std::move(in.vv);
+    for (auto& [index, records] : in.chunks) {
+      for (auto& r : records) snap.records.push_back(std::move(r));
+    }
+    const uint64_t batch = in.batch;
+    in.batch = 0;
+    in.count = 0;
+    in.vv.clear();
+    in.chunks.clear();
+    auto merged = DatabaseAccess::ApplySnapshot(*db_, snap, options_.max_drift_ms);
+    if (!merged.ok()) return Fail(s, merged.status());
+    ++s.stats.snapshots_applied;
+    for (const auto& [origin, seq] : snap.vv) s.remote_vv[origin] = std::max(Get(s.remote_vv, origin), seq);
+    auto vv = DatabaseAccess::GetVersionVector(*db_);
+    if (!vv.ok()) return Fail(s, vv.status());
+    local_vv_ = std::move(vv).value();
+    // Held changes the snapshot covered are done; those right after it apply now.
+    std::vector<store::Change> ready;
+    VersionVector planned = local_vv_;
+    for (auto& [origin, changes] : held_) {
+      while (!changes.empty() && changes.begin()->first <= Get(planned, origin)) {
+        changes.erase(changes.begin());
+        --held_count_;
+      }
+    }
+    for (const auto& [origin, seq] : local_vv_) TakeHeld(origin, &planned, &ready);
+    Status st = ApplyReady(s, ready);
+    if (!st.ok()) return Fail(s, st);
+    Send(s, Ack{batch, local_vv_});
   }
 
   // Plans which received changes can apply now — each the next seq of its
@@ -246,7 +335,10 @@ class SyncEngine::Core : public std::enable_shared_from_this<Core> {
     for (const store::Change& c : m.changes) {
       // The peer holds what it sends: never send it back.
       Seq& theirs = s.remote_vv[c.origin];
-      theirs = std::max(theirs, c.seq);
+      if (c.seq > theirs) {
+        theirs = c.seq;
+        s.checkpoint_dirty = true;  // what a peer holds is what compaction may prune
+      }
       Seq have = Get(planned, c.origin);
       if (c.seq <= have) {
         ++s.stats.duplicates;

@@ -16,7 +16,12 @@
 // fills, skips duplicates, and acknowledges each batch with its vector; acks
 // advance a checkpoint persisted per peer on the next tick. A batch unacknowledged for
 // `retransmit_ticks` ticks is presumed lost: the sender rewinds to what the
-// peer has acknowledged and resends (duplicates are harmless). A change that
+// peer has acknowledged and resends (duplicates are harmless). When the peer
+// needs changes our log no longer holds (compacted, or never received because
+// we were bootstrapped from a snapshot ourselves), it is sent a snapshot of
+// current state instead — chunks of one batch, merged at once when all have
+// arrived, acknowledged like a batch — and the delta stream resumes from the
+// snapshot's vector. A change that
 // cannot apply (clock too far ahead, malformed, divergent history) gets an
 // error message and the link is closed; nothing of it is applied.
 //
@@ -56,6 +61,8 @@ struct PeerStats {
   uint64_t changes_sent = 0;
   uint64_t changes_applied = 0;    // received and applied
   uint64_t duplicates = 0;         // received but already held
+  uint64_t snapshots_sent = 0;     // the peer was behind our compacted log
+  uint64_t snapshots_applied = 0;  // we were behind the peer's
   uint64_t batches_in_flight = 0;
   uint64_t lag = 0;                // changes we hold that the peer has not acknowledged
   std::string error;               // why the link closed, if it did

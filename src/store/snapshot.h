@@ -1,0 +1,33 @@
+// snapshot.h — current state with its stamps, for a peer the change log can
+// no longer bring up to date (its log was compacted past what the peer holds).
+//
+// A snapshot is every stored record state (tombstones included) read in one
+// SQLite read transaction, together with the version vector of that same
+// moment: it holds exactly the effects of the changes the vector covers.
+// Merging it is the same merge as applying changes (RecordState::Merge is the
+// join of two histories), so a receiver ends with its own writes and the
+// sender's, whatever it held before. Thread-safe (values only).
+#ifndef BLAZE_STORE_SNAPSHOT_H_
+#define BLAZE_STORE_SNAPSHOT_H_
+
+#include <string>
+#include <vector>
+
+#include "blaze/types.h"
+
+namespace blaze::store {
+
+struct SnapshotRecord {
+  std::string collection;
+  std::string id;
+  std::string state;  // RecordState::Encode()
+};
+
+struct Snapshot {
+  VersionVector vv;
+  std::vector<SnapshotRecord> records;
+};
+
+}  // namespace blaze::store
+
+#endif  // BLAZE_STORE_SNAPSHOT_H_
