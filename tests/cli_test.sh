@@ -91,6 +91,17 @@ check "a change line has origin, seq, hlc, ops" 1 "$("$bin" changes s1 --since-s
 cp s1 s1copy
 check "a copied file cannot sync with its original" 2 "$(code "$bin" sync s1 s1copy)"
 check "sync needs two databases" 2 "$(code "$bin" sync s1)"
+# compact
+out=$("$bin" compact s1)
+check "compact prints a JSON summary" 1 "$(echo "$out" | grep -c '^{"changes_pruned":[0-9]*,"field_tombstones_purged":0,"horizon":{.*},"tombstones_purged":0}$')"
+"$bin" compact s1 --log-horizon-ms 0 >/dev/null
+check "compact --log-horizon-ms 0 empties the change log" 0 "$("$bin" changes s1 | wc -l)"
+check "compacted data is untouched" '{"_id":"x","n":2,"t":"one"}' "$("$bin" get s1 bugs x)"
+"$bin" init s4 >/dev/null
+"$bin" sync s1 s4 >/dev/null
+check "a new replica of a compacted database is bootstrapped from a snapshot" "$("$bin" export s1 bugs)" "$("$bin" export s4 bugs)"
+check "compact refuses a negative horizon" 2 "$(code "$bin" compact s1 --tombstone-horizon-ms -5)"
+check "compact on a missing database" 3 "$(code "$bin" compact nowhere.blazedb)"
 bench=$("$bin" bench local-sync --records 50 --updates 20 --json)
 check "bench local-sync runs and converges (durable and in memory)" 2 "$(echo "$bench" | grep -o '"converged":true' | wc -l)"
 

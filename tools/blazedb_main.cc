@@ -96,6 +96,15 @@ int main(int argc, char** argv) {
   changes->add_option("DB", db)->required();
   changes->add_option("--since-seq", since_seq, "only changes with seq > N");
 
+  int64_t log_horizon_ms = blaze::CompactOptions{}.log_horizon_ms;
+  int64_t tombstone_horizon_ms = blaze::CompactOptions{}.tombstone_horizon_ms;
+  auto* compact = app.add_subcommand("compact", "Prune the change log and purge tombstones; prints a JSON summary");
+  compact->add_option("DB", db)->required();
+  compact->add_option("--log-horizon-ms", log_horizon_ms,
+                      "also prune changes older than this, acknowledged or not (default 7 days; 0: the whole log)");
+  compact->add_option("--tombstone-horizon-ms", tombstone_horizon_ms,
+                      "purge tombstones older than this in any case (default 30 days)");
+
   int bench_replicas = 2, bench_records = 10000, bench_updates = 10000;
   bool bench_json = false;
   auto* bench = app.add_subcommand("bench", "Benchmarks");
@@ -137,6 +146,7 @@ int main(int argc, char** argv) {
   else if (*exp) s = Export(db, coll);
   else if (*sync) s = Sync(sync_dbs);
   else if (*changes) s = Changes(db, since_seq);
+  else if (*compact) s = Compact(db, log_horizon_ms, tombstone_horizon_ms);
   else if (*local_sync) s = BenchLocalSync(bench_replicas, bench_records, bench_updates, bench_json);
   else if (*keygen) s = Keygen(file);
   else if (*pubkey) s = Pubkey(file);

@@ -54,6 +54,9 @@ Status Sync(const std::vector<std::string>& paths);
 // The change log as JSON lines; only changes with seq > since_seq.
 Status Changes(const std::string& db, uint64_t since_seq);
 
+// Prunes the change log and purges tombstones (docs/sync-protocol.md); prints
+// what it removed as JSON.
+Status Compact(const std::string& db, int64_t log_horizon_ms, int64_t tombstone_horizon_ms);
 // The standard local sync workload (docs/cli.md); prints figures.
 Status BenchLocalSync(int replicas, int records, int updates, bool json);
 
