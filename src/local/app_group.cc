@@ -235,8 +235,7 @@ Result<AppGroup> AppGroup::Open(const std::string& dir_arg) {
   const std::string dir = Normalize(dir_arg);
   if (dir.empty()) return Status::InvalidArgument("the app group directory path is empty");
   BLAZE_ASSIGN_OR_RETURN(Fd fd, OpenGroupDir(dir));
-  BLAZE_ASSIGN_OR_RETURN(Registry reg, ReadExistingRegistry(fd.get(), dir));
-  (void)reg;
+  BLAZE_RETURN_IF_ERROR(ReadExistingRegistry(fd.get(), dir).status());  // parses and checks it
   BLAZE_RETURN_IF_ERROR(CheckSocketDir(fd.get(), dir, /*create=*/false));
   return AppGroup(dir);
 }
