@@ -121,5 +121,39 @@ printf 'not a key\n' > junk.key && chmod 0600 junk.key
 check "pubkey of a malformed file" 4 "$(code "$bin" pubkey junk.key)"
 check "keygen into a missing directory" 3 "$(code "$bin" keygen nodir/x.key)"
 
+# group init / add / list: app groups for cross-app sync.
+ginit=$("$bin" group init grp)
+check "group init prints a JSON line" '{"apps":0,"created":true,"group":"grp"}' "$ginit"
+check "group init makes a 0700 directory" 700 "$(stat -c %a grp)"
+check "group init writes a 0600 registry" 600 "$(stat -c %a grp/apps.json)"
+check "group init makes a 0700 socket folder" 700 "$(stat -c %a grp/sockets)"
+check "group init is idempotent" '{"apps":0,"created":false,"group":"grp"}' "$("$bin" group init grp)"
+check "group add registers a key from pubkey" \
+  "{\"added\":true,\"app\":\"dashboard\",\"group\":\"grp\",\"public_key\":\"$pub\"}" "$("$bin" group add grp dashboard "$pub")"
+check "group add of the same pair is idempotent" '"added":false' "$("$bin" group add grp dashboard "$pub" | grep -o '"added":false')"
+check "group list prints the registry" "{\"app\":\"dashboard\",\"public_key\":\"$pub\"}" "$("$bin" group list grp)"
+other=$("$bin" keygen other.key)
+check "group add: a bad app name" 2 "$(code "$bin" group add grp Dash-Board "$other")"
+nerr=$("$bin" group add grp 'a/b' "$other" 2>&1 >/dev/null)
+check "group add: the error names the rule" "blazedb: error: APP_NAME: expected an app name" "${nerr:0:46}"
+check "group add: a bad key" 2 "$(code "$bin" group add grp reporter abc123)"
+check "group add: the same name with another key" 2 "$(code "$bin" group add grp dashboard "$other")"
+check "group add: the same key under another name" 2 "$(code "$bin" group add grp reporter "$pub")"
+check "refused adds changed nothing" 1 "$("$bin" group list grp | wc -l)"
+check "group add: a second app" 0 "$(code "$bin" group add grp reporter "$other")"
+check "group list is sorted by name" "dashboard reporter" "$("$bin" group list grp | grep -o '"app":"[a-z]*"' | cut -d'"' -f4 | tr '\n' ' ' | sed 's/ $//')"
+check "group add: a missing group" 3 "$(code "$bin" group add nogroup dashboard "$pub")"
+mkdir plain && echo x > plain/file
+check "group init refuses a non-empty directory" 2 "$(code "$bin" group init plain)"
+chmod 0755 grp
+gerr=$("$bin" group add grp third "$other" 2>&1 >/dev/null)
+check "a group open to others is refused" 2 "$(code "$bin" group list grp)"
+check "the refusal says why" "blazedb: error: app group directory 'grp' has mode 0755" "${gerr:0:55}"
+check "group init refuses it too" 2 "$(code "$bin" group init grp)"
+chmod 0700 grp
+echo garbage > grp/apps.json
+check "a corrupt registry" 4 "$(code "$bin" group list grp)"
+check "group needs a subcommand" 2 "$(code "$bin" group)"
+
 printf '%d passed, %d failed\n' "$pass" "$fail"
 [ "$fail" -eq 0 ]

@@ -20,7 +20,8 @@ int main(int argc, char** argv) {
   CLI::App app{"BlazeDB — embedded document database with sync built in"};
   app.require_subcommand(1);
   app.footer(
-      "Exit codes: 0 ok, 2 bad input (usage, JSON, query, id, document), 3 not found,\n"
+      "Exit codes: 0 ok, 2 bad input (usage, JSON, query, id, document) or a refusal\n"
+      "            (permissions, policy, duplicates), 3 not found,\n"
       "            4 I/O error, corruption or unsupported file, 5 other errors.");
   std::string db, coll, id, json, where, field, file;
   std::optional<std::string> opt_id;
@@ -121,6 +122,18 @@ int main(int argc, char** argv) {
   auto* pubkey = app.add_subcommand("pubkey", "Print the public key (hex) of a key file");
   pubkey->add_option("FILE", file, "key file")->required();
 
+  std::string group_dir, app_name, public_key;
+  auto* group = app.add_subcommand("group", "App groups for cross-app sync (docs/cross-app.md)");
+  group->require_subcommand(1);
+  auto* group_init = group->add_subcommand("init", "Create an app group directory (0700), or check an existing one");
+  group_init->add_option("DIR", group_dir, "group directory")->required();
+  auto* group_add = group->add_subcommand("add", "Register an app's public key in a group");
+  group_add->add_option("DIR", group_dir, "group directory")->required();
+  group_add->add_option("APP_NAME", app_name, "1 to 64 characters a-z 0-9 _ -")->required();
+  group_add->add_option("PUBLIC_KEY", public_key, "64 hex digits, as printed by 'blazedb pubkey'")->required();
+  auto* group_list = group->add_subcommand("list", "Print the registered apps as JSON lines");
+  group_list->add_option("DIR", group_dir, "group directory")->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -150,6 +163,9 @@ int main(int argc, char** argv) {
   else if (*local_sync) s = BenchLocalSync(bench_replicas, bench_records, bench_updates, bench_json);
   else if (*keygen) s = Keygen(file);
   else if (*pubkey) s = Pubkey(file);
+  else if (*group_init) s = GroupInit(group_dir);
+  else if (*group_add) s = GroupAdd(group_dir, app_name, public_key);
+  else if (*group_list) s = GroupList(group_dir);
   if (!s.ok()) return Fail(s.message().empty() ? s.ToString() : s.message(), ExitCodeFor(s));
   return 0;
 }

@@ -75,6 +75,7 @@ int ExitCodeFor(const Status& s) {
     case StatusCode::kInvalidArgument:
     case StatusCode::kAlreadyExists:
     case StatusCode::kFailedPrecondition:
+    case StatusCode::kPermissionDenied:
       return 2;
     case StatusCode::kNotFound: return 3;
     case StatusCode::kCorruption:

@@ -48,6 +48,15 @@ Status Keygen(const std::string& file);
 // Prints the public key (hex) of a key file.
 Status Pubkey(const std::string& file);
 
+// Creates (or checks) the app group DIR; prints {"apps":N,"created":bool,"group":DIR}.
+Status GroupInit(const std::string& dir);
+// Registers APP_NAME with PUBLIC_KEY (64 hex digits) in the group DIR; prints
+// {"added":bool,"app":...,"group":...,"public_key":...} (added is false when
+// that exact pair was already registered).
+Status GroupAdd(const std::string& dir, const std::string& app, const std::string& public_key);
+// The registered apps as JSON lines {"app":...,"public_key":...}, by name.
+Status GroupList(const std::string& dir);
+
 // One-shot sync of every listed database with every other (in memory, in
 // this process); prints a JSON summary.
 Status Sync(const std::vector<std::string>& paths);

@@ -30,6 +30,7 @@ enum class StatusCode : int {
   kBusy,                // the database is locked by another writer too long
   kAborted,             // a transaction body asked to roll back
   kInternal,            // a broken invariant inside BlazeDB (a bug)
+  kPermissionDenied,    // an identity or policy forbids the call (e.g. a write an export policy refuses)
 };
 
 // Returns a stable lower-case name such as "not found".
@@ -51,6 +52,7 @@ class [[nodiscard]] Status {
   static Status Busy(std::string m) { return {StatusCode::kBusy, std::move(m)}; }
   static Status Aborted(std::string m) { return {StatusCode::kAborted, std::move(m)}; }
   static Status Internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
+  static Status PermissionDenied(std::string m) { return {StatusCode::kPermissionDenied, std::move(m)}; }
 
   bool ok() const { return code_ == StatusCode::kOk; }
   StatusCode code() const { return code_; }

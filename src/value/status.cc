@@ -16,6 +16,7 @@ std::string_view StatusCodeName(StatusCode code) {
     case StatusCode::kBusy: return "busy";
     case StatusCode::kAborted: return "aborted";
     case StatusCode::kInternal: return "internal error";
+    case StatusCode::kPermissionDenied: return "permission denied";
   }
   return "unknown";
 }
