@@ -32,6 +32,7 @@
 // a record deleted in the meantime (docs/sync-protocol.md).
 #include <algorithm>
 #include <limits>
+#include <set>
 
 #include "store/database_impl.h"
 #include "store/watcher.h"
@@ -290,7 +291,39 @@ Result<size_t> Database::Impl::ApplySnapshot(const store::Snapshot& snapshot, in
     Status st = impl.MergeState(r.collection, r.id, states[i]);
     if (!st.ok()) return rollback(st.WithContext("snapshot record " + r.collection + "/" + r.id));
   }
-  Status st = impl.Finish();
+  Status st;
+  for (const auto& [collection, id] : snapshot.evictions) {
+    st = impl.Evict(collection, id);
+    if (!st.ok()) return rollback(st.WithContext("evicting " + collection + "/" + id));
+  }
+  if (snapshot.replace) {
+    // A full image: whatever it does not hold goes.
+    std::set<std::pair<std::string_view, std::string_view>> keep;
+    for (const auto& r : snapshot.records) keep.emplace(r.collection, r.id);
+    auto names = catalog_.List();
+    if (!names.ok()) return rollback(names.status());
+    for (const auto& name : *names) {
+      auto table = catalog_.Find(name);
+      if (!table.ok()) return rollback(table.status());
+      std::vector<std::string> gone;
+      {
+        auto scan = conn_->PrepareUncached("SELECT id FROM " + (*table)->name);
+        if (!scan.ok()) return rollback(scan.status());
+        while (true) {
+          auto row = (*scan)->Step();
+          if (!row.ok()) return rollback(row.status());
+          if (!*row) break;
+          std::string_view id = (*scan)->ColumnText(0);
+          if (!keep.count({name, id})) gone.emplace_back(id);
+        }
+      }
+      for (const auto& id : gone) {
+        st = impl.Evict(name, id);
+        if (!st.ok()) return rollback(st);
+      }
+    }
+  }
+  st = impl.Finish();
   // The vector covers the snapshot's changes now; their log entries never
   // come, so the horizon rises with it where we were behind.
   if (st.ok()) {
@@ -320,7 +353,7 @@ Result<size_t> Database::Impl::ApplySnapshot(const store::Snapshot& snapshot, in
       watcher_->Notify();
     }
   }
-  if (on_commit_) on_commit_();
+  NotifyCommit();
   return states.size();
 }
 

@@ -78,8 +78,15 @@ class Database::Impl {
   Result<CompactStats> Compact(const CompactOptions& options);
   Result<store::Snapshot> ReadSnapshot();
   Result<size_t> ApplySnapshot(const store::Snapshot& snapshot, int64_t max_drift_ms);
-  // The hook the sync layer uses to hear about commits (called under mu_).
-  std::function<void()> on_commit_;
+  // Hooks the sync layer uses to hear about commits (called under mu_).
+  std::map<uint64_t, std::function<void()>> on_commit_;
+  uint64_t next_hook_ = 1;
+  void NotifyCommit() {
+    for (auto& [id, hook] : on_commit_) hook();
+  }
+  // Checked before every local write (cross-app replicas refuse what the
+  // owner's policy does not grant); empty: everything is allowed.
+  std::function<Status(const store::Op&)> write_guard_;
 
   Status CollectEvents(const std::vector<std::string>& collections, int64_t* cursor,
                        std::vector<store::WatchEvent>* out);
@@ -122,6 +129,8 @@ class Txn::Impl {
 
   // Folds another replica's state of a record into ours (snapshot merges).
   Status MergeState(std::string_view collection, std::string_view id, const store::RecordState& incoming);
+  // Drops a record's row without a trace (snapshot merges of filtered streams).
+  Status Evict(std::string_view collection, std::string_view id);
 
   // Applies one operation of a remote change (validated like local input).
   Status ApplyRemoteOp(const store::Op& op);
@@ -151,6 +160,8 @@ class Txn::Impl {
     bool del = false;
   };
   Stamp StampAt(size_t k) const { return Stamp{Hlc{base_.value + k}, origin_}; }
+  // The database's write guard, asked about each op of a local write.
+  Status Guard(std::string_view collection, std::string_view id, const Write& w);
   // Folds `w` into `st` at the next stamps, writes the row, logs the ops and
   // records the touch. `visible_doc`, when given, is the record's visible
   // document afterwards (saves recomputing it).

@@ -28,8 +28,11 @@ Status Divergent(const store::Change& c) {
 
 Result<bool> Database::Impl::ApplyUnderSavepoint(const store::Change& c, int64_t max_drift_ms,
                                                  std::vector<std::pair<int64_t, std::vector<ChangeEvent>>>* events) {
-  if (c.origin.value == 0 || c.seq == 0 || c.ops.empty()) {
-    return Status::InvalidArgument("a remote change needs an origin, a seq >= 1 and at least one op");
+  // A change may arrive with no ops: one whose ops a policy filtered out or
+  // an owner refused (docs/cross-app.md). It still takes its seq, so the
+  // origin's run stays gapless.
+  if (c.origin.value == 0 || c.seq == 0 || c.hlc.value == 0) {
+    return Status::InvalidArgument("a remote change needs an origin, a seq >= 1 and a stamp");
   }
   const size_t mark = catalog_.Mark();
   BLAZE_RETURN_IF_ERROR(conn_->Exec("SAVEPOINT remote_change"));
@@ -78,7 +81,7 @@ Result<bool> Database::Impl::ApplyUnderSavepoint(const store::Change& c, int64_t
                                            " does not follow seq " + std::to_string(held_seq) +
                                            " held for that origin; changes apply in order"));
   }
-  Hlc last{c.hlc.value + c.ops.size() - 1};
+  Hlc last{c.hlc.value + (c.ops.empty() ? 0 : c.ops.size() - 1)};
   Status drift = hlc_.Observe(last, max_drift_ms);
   if (!drift.ok()) return undo(drift.WithContext("change " + c.origin.ToHex() + ":" + std::to_string(c.seq)));
 
@@ -125,7 +128,7 @@ store::BatchResult Database::Impl::ApplyRemoteChanges(const std::vector<store::C
       for (auto& [seq, evs] : events) local_events_[seq] = std::move(evs);
       watcher_->Notify();
     }
-    if (on_commit_) on_commit_();
+    NotifyCommit();
   }
   return r;
 }

@@ -50,9 +50,65 @@ Result<size_t> DatabaseAccess::ApplySnapshot(Database& db, const store::Snapshot
   return db.impl_->ApplySnapshot(snapshot, max_drift_ms);
 }
 
-void DatabaseAccess::SetCommitHook(Database& db, std::function<void()> hook) {
+uint64_t DatabaseAccess::AddCommitHook(Database& db, std::function<void()> hook) {
   std::lock_guard<std::mutex> lock(db.impl_->mu_);
-  db.impl_->on_commit_ = std::move(hook);
+  uint64_t id = db.impl_->next_hook_++;
+  db.impl_->on_commit_.emplace(id, std::move(hook));
+  return id;
+}
+
+void DatabaseAccess::RemoveCommitHook(Database& db, uint64_t id) {
+  std::lock_guard<std::mutex> lock(db.impl_->mu_);
+  db.impl_->on_commit_.erase(id);
+}
+
+void DatabaseAccess::SetWriteGuard(Database& db, std::function<Status(const store::Op&)> guard) {
+  std::lock_guard<std::mutex> lock(db.impl_->mu_);
+  db.impl_->write_guard_ = std::move(guard);
+}
+
+Result<std::string> DatabaseAccess::GetMeta(Database& db, const std::string& key) {
+  std::lock_guard<std::mutex> lock(db.impl_->mu_);
+  BLAZE_ASSIGN_OR_RETURN(auto stmt, db.impl_->conn_->Prepare("SELECT value FROM blaze_meta WHERE key = ?"));
+  stmt->BindText(1, key);
+  BLAZE_ASSIGN_OR_RETURN(bool row, stmt->Step());
+  if (!row) return Status::NotFound("no meta value '" + key + "'");
+  return std::string(stmt->ColumnText(0));
+}
+
+Status DatabaseAccess::SetMeta(Database& db, const std::string& key, const std::string& value) {
+  BLAZE_RETURN_IF_ERROR(db.impl_->CheckNotInTransaction("SetMeta"));
+  std::lock_guard<std::mutex> lock(db.impl_->mu_);
+  BLAZE_ASSIGN_OR_RETURN(auto stmt, db.impl_->conn_->Prepare(
+      "INSERT INTO blaze_meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value"));
+  stmt->BindText(1, key);
+  stmt->BindText(2, value);
+  return stmt->Run();
+}
+
+Result<std::vector<store::SnapshotRecord>> DatabaseAccess::ReadStates(
+    Database& db, const std::vector<std::pair<std::string, std::string>>& keys) {
+  std::lock_guard<std::mutex> lock(db.impl_->mu_);
+  auto& impl = *db.impl_;
+  BLAZE_RETURN_IF_ERROR(impl.conn_->Exec("BEGIN"));
+  std::vector<store::SnapshotRecord> out;
+  Status s = [&]() -> Status {
+    for (const auto& [collection, id] : keys) {
+      auto table = impl.catalog_.Find(collection);
+      if (!table.ok()) {
+        if (table.status().IsNotFound()) continue;
+        return table.status();
+      }
+      BLAZE_ASSIGN_OR_RETURN(auto stmt, impl.conn_->Prepare("SELECT state FROM " + (*table)->name + " WHERE id = ?"));
+      stmt->BindText(1, id);
+      BLAZE_ASSIGN_OR_RETURN(bool row, stmt->Step());
+      if (row) out.push_back(store::SnapshotRecord{collection, id, std::string(stmt->ColumnBlob(0))});
+    }
+    return Status::Ok();
+  }();
+  impl.conn_->Exec("COMMIT").IgnoreError();
+  if (!s.ok()) return s;
+  return out;
 }
 
 Result<VersionVector> DatabaseAccess::LoadCheckpoint(Database& db, NodeId peer) {

@@ -32,8 +32,19 @@ class DatabaseAccess {
   // Applies `changes` in order in one transaction, a savepoint each; stops at
   // the first that cannot apply (those before it stay applied).
   static store::BatchResult ApplyBatch(Database& db, const std::vector<store::Change>& changes, int64_t max_drift_ms);
-  // Replaces the commit hook (one per database; nullptr removes it).
-  static void SetCommitHook(Database& db, std::function<void()> hook);
+  // Adds a hook called after every commit (returns its id for removal).
+  static uint64_t AddCommitHook(Database& db, std::function<void()> hook);
+  static void RemoveCommitHook(Database& db, uint64_t id);
+  // Installs a check every local write must pass before it is made (the
+  // op as it would be logged); nullptr removes it.
+  static void SetWriteGuard(Database& db, std::function<Status(const store::Op&)> guard);
+  // A value kept in the file's blaze_meta table (kNotFound if absent).
+  static Result<std::string> GetMeta(Database& db, const std::string& key);
+  static Status SetMeta(Database& db, const std::string& key, const std::string& value);
+  // The stored states of the given records (absent ones are left out), read
+  // in one read transaction.
+  static Result<std::vector<store::SnapshotRecord>> ReadStates(
+      Database& db, const std::vector<std::pair<std::string, std::string>>& keys);
   // The version vector last acknowledged by `peer`, persisted in the file.
   // Saving one (even empty) makes `peer` a known peer for compaction.
   static Result<VersionVector> LoadCheckpoint(Database& db, NodeId peer);

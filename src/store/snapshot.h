@@ -26,6 +26,11 @@ struct SnapshotRecord {
 struct Snapshot {
   VersionVector vv;
   std::vector<SnapshotRecord> records;
+  // Filtered streams (cross-app replicas) also carry records to drop
+  // locally — evicted, not deleted: no tombstone, nothing logged as a change
+  // — and full images: with `replace`, every row not in `records` is evicted.
+  std::vector<std::pair<std::string, std::string>> evictions;  // (collection, id)
+  bool replace = false;
 };
 
 }  // namespace blaze::store

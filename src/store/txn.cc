@@ -63,8 +63,34 @@ std::vector<ChangeEvent> Txn::Impl::TakeEvents() {
   return out;
 }
 
+Status Txn::Impl::Guard(std::string_view collection, std::string_view id, const Write& w) {
+  if (remote_ || !db_->write_guard_) return Status::Ok();
+  store::Op op;
+  op.collection = std::string(collection);
+  op.id = std::string(id);
+  if (w.put != nullptr) {
+    op.type = store::Op::Type::kPut;
+    op.fields = *w.put;
+    BLAZE_RETURN_IF_ERROR(db_->write_guard_(op));
+  }
+  if (!w.unset.empty()) {
+    op.type = store::Op::Type::kUnset;
+    op.fields.clear();
+    op.names = w.unset;
+    BLAZE_RETURN_IF_ERROR(db_->write_guard_(op));
+  }
+  if (w.del) {
+    op.type = store::Op::Type::kDelete;
+    op.fields.clear();
+    op.names.clear();
+    BLAZE_RETURN_IF_ERROR(db_->write_guard_(op));
+  }
+  return Status::Ok();
+}
+
 Status Txn::Impl::Apply(std::string_view collection, std::string_view id, const store::TableInfo& table,
                         RecordState& st, const Write& w, const Value* visible_doc) {
+  BLAZE_RETURN_IF_ERROR(Guard(collection, id, w));
   const bool was_visible = st.visible();
   size_t k = n_ops_;
   if (w.put != nullptr) st.ApplyPut(StampAt(k++), *w.put);
@@ -94,6 +120,11 @@ Result<std::string> Txn::Impl::Insert(std::string_view collection, const Value& 
   BLAZE_RETURN_IF_ERROR(store::ValidateDocument(doc));
   BLAZE_ASSIGN_OR_RETURN(const store::TableInfo* table, db_->catalog_.Ensure(collection));
   std::string id = db_->ids_.Next();
+  {
+    Write w;
+    w.put = &doc.as_map();
+    BLAZE_RETURN_IF_ERROR(Guard(collection, id, w));
+  }
   // A generated id is new: the state is one put, encoded without building it.
   Status s = db_->SaveRow(*table, id, RecordState::EncodeFresh(StampAt(n_ops_), doc.as_map()), &doc,
                           /*must_be_new=*/true);
@@ -213,9 +244,30 @@ Status Txn::Impl::MergeState(std::string_view collection, std::string_view id, c
   return Status::Ok();
 }
 
+Status Txn::Impl::Evict(std::string_view collection, std::string_view id) {
+  if (!poisoned_.ok()) return poisoned_;
+  auto table = db_->catalog_.Find(collection);
+  if (!table.ok()) return table.status().IsNotFound() ? Status::Ok() : table.status();
+  BLAZE_ASSIGN_OR_RETURN(std::optional<RecordState> loaded, db_->LoadState(**table, id));
+  if (!loaded) return Status::Ok();
+  BLAZE_ASSIGN_OR_RETURN(auto stmt, db_->conn_->Prepare("DELETE FROM " + (*table)->name + " WHERE id = ?"));
+  stmt->BindText(1, id);
+  Status s = stmt->Run();
+  if (!s.ok()) {
+    poisoned_ = s;
+    return s;
+  }
+  store::AppendDeleteOp(&ops_body_, collection, id);
+  ++n_ops_;
+  Touch(collection, id, loaded->visible(), false, nullptr);
+  return Status::Ok();
+}
+
 Status Txn::Impl::Finish() {
   if (!poisoned_.ok()) return poisoned_;
-  if (n_ops_ == 0) return Status::Ok();
+  // A remote change without ops (filtered or refused upstream) still takes
+  // its seq; a local transaction that wrote nothing is no change.
+  if (n_ops_ == 0 && (!remote_ || snapshot_)) return Status::Ok();
   if (snapshot_) {
     // Origin 0 is no node: the entry is local (watchers, `blazedb changes`)
     // and never part of the version vector or sent to a peer.
@@ -298,7 +350,7 @@ Status Database::Impl::RunTransaction(const std::function<Status(Txn&)>& body) {
       local_events_[impl.local_seq()] = impl.TakeEvents();
       watcher_->Notify();
     }
-    if (on_commit_) on_commit_();
+    NotifyCommit();
   }
   return Status::Ok();
 }

@@ -82,7 +82,6 @@ Status ReadChanges(Reader& r, ChangesMsg* m) {
     prev_seq[c.origin] = c.seq;
     prev_hlc = c.hlc.value;
     BLAZE_ASSIGN_OR_RETURN(c.ops, store::DecodeOps(ops));
-    if (c.ops.empty()) return Corrupt("change without operations");
     m->changes.push_back(std::move(c));
   }
   return Status::Ok();
@@ -99,6 +98,9 @@ void PutSnapshot(Writer& w, const SnapshotChunk& m) {
   for (const auto& r : m.records) {
     if (index.emplace(r.collection, names.size()).second) names.push_back(r.collection);
   }
+  for (const auto& [collection, id] : m.evictions) {
+    if (index.emplace(collection, names.size()).second) names.push_back(collection);
+  }
   w.PutVarint(names.size());
   for (auto n : names) w.PutLengthPrefixed(n);
   w.PutVarint(m.records.size());
@@ -106,6 +108,12 @@ void PutSnapshot(Writer& w, const SnapshotChunk& m) {
     w.PutVarint(index[r.collection]);
     w.PutLengthPrefixed(r.id);
     w.PutLengthPrefixed(r.state);
+  }
+  w.PutByte(m.replace ? 1 : 0);
+  w.PutVarint(m.evictions.size());
+  for (const auto& [collection, id] : m.evictions) {
+    w.PutVarint(index[collection]);
+    w.PutLengthPrefixed(id);
   }
 }
 
@@ -134,6 +142,17 @@ Status ReadSnapshot(Reader& r, SnapshotChunk* m) {
     if (!r.ReadLengthPrefixed(&id) || id.empty() || !r.ReadLengthPrefixed(&state)) return Corrupt("truncated record");
     m->records.push_back(store::SnapshotRecord{names[idx], std::string(id), std::string(state)});
   }
+  uint8_t replace;
+  if (!r.ReadByte(&replace) || replace > 1) return Corrupt("bad snapshot replace flag");
+  m->replace = replace == 1;
+  if (!r.ReadVarint(&n) || n > r.remaining() / 2) return Corrupt("bad eviction count");
+  for (uint64_t i = 0; i < n; ++i) {
+    uint64_t idx;
+    std::string_view id;
+    if (!r.ReadVarint(&idx) || idx >= names.size()) return Corrupt("bad collection index");
+    if (!r.ReadLengthPrefixed(&id) || id.empty()) return Corrupt("truncated eviction");
+    m->evictions.emplace_back(names[idx], std::string(id));
+  }
   return Status::Ok();
 }
 
@@ -157,6 +176,9 @@ std::string EncodeMessage(const Message& m) {
           w.PutByte(static_cast<uint8_t>(MessageType::kAck));
           w.PutVarint(msg.batch);
           PutVector(w, msg.vv);
+        } else if constexpr (std::is_same_v<T, GrantMsg>) {
+          w.PutByte(static_cast<uint8_t>(MessageType::kGrant));
+          w.PutLengthPrefixed(msg.policy_json);
         } else if constexpr (std::is_same_v<T, SnapshotChunk>) {
           w.PutByte(static_cast<uint8_t>(MessageType::kSnapshot));
           PutSnapshot(w, msg);
@@ -202,6 +224,12 @@ Result<Message> DecodeMessage(std::string_view bytes) {
       std::string_view text;
       if (!r.ReadLengthPrefixed(&text)) return Corrupt("bad error text");
       out = ErrorMsg{std::string(text)};
+      break;
+    }
+    case MessageType::kGrant: {
+      std::string_view text;
+      if (!r.ReadLengthPrefixed(&text)) return Corrupt("bad grant text");
+      out = GrantMsg{std::string(text)};
       break;
     }
     case MessageType::kSnapshot: {

@@ -4,7 +4,8 @@
 //   changes  {batch, [change...]}            changes the peer lacks, per origin in seq order
 //   ack      {batch, version vector}         the receiver's vector after applying a batch
 //   error    {message}                       then the sender closes the link
-//   snapshot {batch, index, count, vv, [record...]}  one chunk of current state,
+//   grant    {policy JSON}                   cross-app: what the owner grants this app
+//   snapshot {batch, index, count, vv, [record...], replace, [eviction...]}  one chunk of current state,
 //            for a peer behind the sender's compacted log; the receiver merges
 //            all `count` chunks of a batch at once, then acks the batch
 //
@@ -52,10 +53,19 @@ struct SnapshotChunk {
   uint32_t count = 1;
   VersionVector vv;    // the snapshot's vector (the same in every chunk)
   std::vector<store::SnapshotRecord> records;
+  // Filtered streams (cross-app): records to evict, and whether the batch is
+  // a full image (store/snapshot.h). Plain snapshots have neither.
+  std::vector<std::pair<std::string, std::string>> evictions;
+  bool replace = false;
 };
-using Message = std::variant<Hello, ChangesMsg, Ack, ErrorMsg, SnapshotChunk>;
+// What the owner of a shared database grants the app at the other end: an
+// export policy (JSON, docs/cross-app.md) with that app's entry only.
+struct GrantMsg {
+  std::string policy_json;
+};
+using Message = std::variant<Hello, ChangesMsg, Ack, ErrorMsg, SnapshotChunk, GrantMsg>;
 
-enum class MessageType : uint8_t { kHello = 1, kChanges = 2, kAck = 3, kError = 4, kSnapshot = 5 };
+enum class MessageType : uint8_t { kHello = 1, kChanges = 2, kAck = 3, kError = 4, kSnapshot = 5, kGrant = 6 };
 
 // Snapshot chunks hold at most this many records (a chunk stays well under
 // the secure channel's message limit for ordinary records).

@@ -67,7 +67,7 @@ class SyncEngine::Core : public std::enable_shared_from_this<Core> {
     std::weak_ptr<Core> weak = weak_from_this();
     Executor* ex = executor_;
     // Runs under the database lock: only post.
-    DatabaseAccess::SetCommitHook(*db_, [weak, ex] {
+    hook_ = DatabaseAccess::AddCommitHook(*db_, [weak, ex] {
       ex->Post([weak] {
         if (auto c = weak.lock()) c->OnLocalCommit();
       });
@@ -76,7 +76,7 @@ class SyncEngine::Core : public std::enable_shared_from_this<Core> {
   }
 
   // Runs on the destroying thread: must not touch executor-confined state.
-  void Stop() { DatabaseAccess::SetCommitHook(*db_, nullptr); }
+  void Stop() { DatabaseAccess::RemoveCommitHook(*db_, hook_); }
 
   void AddPeer(uint64_t id, std::shared_ptr<Link> link) {
     Session& s = sessions_[id];
@@ -193,6 +193,9 @@ class SyncEngine::Core : public std::enable_shared_from_this<Core> {
     if (auto* c = std::get_if<ChangesMsg>(&*msg)) return OnChanges(s, *c);
     if (auto* a = std::get_if<Ack>(&*msg)) return OnAck(s, *a);
     if (auto* c = std::get_if<SnapshotChunk>(&*msg)) return OnSnapshot(s, *c);
+    if (std::holds_alternative<GrantMsg>(*msg)) {
+      return Fail(s, Status::InvalidArgument("a grant is only meaningful on a cross-app link"));
+    }
     const auto& e = std::get<ErrorMsg>(*msg);
     MarkClosed(s, Status::Aborted("peer reported: " + e.message));
     s.link->Close(Status::Aborted("peer reported an error"));
@@ -418,6 +421,7 @@ class SyncEngine::Core : public std::enable_shared_from_this<Core> {
   }
 
   Database* db_;
+  uint64_t hook_ = 0;
   Executor* executor_;
   SyncOptions options_;
   NodeId self_;
