@@ -60,6 +60,12 @@ class RecordState {
   // tombstones below it, so a snapshot read before a purge cannot bring back
   // what the purge made final. true if nothing is left.
   bool DropStampsBelow(Hlc cutoff);
+  // Removes every field (value and stamp) for which keep(name) is false:
+  // what an export policy strips before a record leaves its owner.
+  template <typename Keep>
+  void KeepFields(Keep keep) {
+    for (auto it = fields_.begin(); it != fields_.end();) it = keep(it->first) ? std::next(it) : fields_.erase(it);
+  }
   // The greatest stamp in the state (what the clock must move past).
   Stamp MaxStamp() const;
 

@@ -1,0 +1,621 @@
+// share_server.cc — the owner side of cross-app sync (docs/cross-app.md).
+//
+// One accept thread; per connected app two threads: `rx` runs the handshake
+// and then receives (the app's hello, its own changes, acks), `tx` does all
+// sending (the channel allows one sender and one receiver at a time).
+//
+// What an app receives is a filtered stream of record *states*, not
+// operations: for each batch of changes the app lacks (per origin in seq
+// order, as the sync engine sends them), the records those changes touched
+// are read as they are now and each is sent as its state with the fields the
+// policy withholds removed — or as an eviction when the app may not see it
+// (collection not granted, row outside `where`, record deleted). The batch
+// carries the version-vector entries it covers, so the app's vector stays
+// gapless and a reconnect resumes where it stopped. Merging states is the
+// same merge as applying changes (docs/merge-semantics.md), so the replica
+// converges on exactly the visible part of the owner's data. A full image
+// (every visible record; the replica evicts the rest) is sent instead when
+// the policy for the app changed since it last connected or while it is
+// connected, and when the owner's compacted log lacks what the app needs.
+//
+// The app's own changes are checked op by op against the policy (collection
+// granted read-write, fields exported, row inside `where` before and after)
+// and applied like any remote change; a refused change gets an error message
+// naming it and is applied without its ops, so the app's seq run stays
+// gapless and its later changes still apply.
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "blaze/byte_stream.h"
+#include "blaze/json.h"
+#include "local/cross_app_common.h"
+#include "store/record_state.h"
+#include "store/replica.h"
+
+namespace blaze {
+
+namespace {
+
+Seq SeqOf(const VersionVector& vv, NodeId origin) {
+  auto it = vv.find(origin);
+  return it == vv.end() ? 0 : it->second;
+}
+
+// The document a change's op leaves, given the record before it (nullptr:
+// absent). For the row-level policy check.
+std::optional<Value> After(const store::Op& op, const Value* before) {
+  if (op.type == store::Op::Type::kDelete) return std::nullopt;
+  Value::Map doc = before != nullptr ? before->as_map() : Value::Map{};
+  if (op.type == store::Op::Type::kPut) {
+    for (const auto& [name, v] : op.fields) doc[name] = v;
+  } else {
+    for (const auto& name : op.names) doc.erase(name);
+  }
+  return Value(std::move(doc));
+}
+
+}  // namespace
+
+class CrossAppShare::Impl {
+ public:
+  struct Session;
+
+  Impl(Database* db, AppGroup group, KeyPair identity, CrossAppOptions options, OwnershipClaim claim)
+      : db_(db), group_(std::move(group)), identity_(std::move(identity)), options_(std::move(options)),
+        claim_(std::move(claim)) {}
+  ~Impl() { Stop(); }
+
+  Status Start(const ExportPolicy& policy);
+  void Stop();
+  Status SetPolicy(const ExportPolicy& policy);
+  std::vector<CrossAppConnection> Connections() const;
+  const std::string& socket_path() const { return claim_.socket_path(); }
+
+ private:
+  friend struct Session;
+  void AcceptLoop();
+  void Log(const std::string& what) const {
+    if (options_.log) options_.log(what);
+  }
+
+  Database* db_;
+  AppGroup group_;
+  KeyPair identity_;
+  CrossAppOptions options_;
+  OwnershipClaim claim_;
+  std::unique_ptr<UnixListener> listener_;
+  uint64_t hook_ = 0;
+  std::atomic<bool> stop_{false};
+  std::thread accept_;
+  mutable std::mutex mu_;  // guards policy_ and sessions_; never held while calling into db_
+  ExportPolicy policy_;
+  std::vector<std::shared_ptr<Session>> sessions_;
+};
+
+struct CrossAppShare::Impl::Session : std::enable_shared_from_this<Session> {
+  Impl* owner;
+  std::unique_ptr<ByteStream> stream;  // until the handshake takes it
+  std::unique_ptr<TrustStore> trust;
+  std::unique_ptr<SecureChannel> ch;
+  std::thread rx, tx;
+
+  std::mutex mu;
+  std::condition_variable cv;
+  bool closed = false;
+  bool wake = false;
+  bool hello = false;
+  bool need_image = false;
+  std::shared_ptr<const policy::AppPolicy> policy;
+  NodeId remote_node;
+  VersionVector remote_vv;  // what the app holds (hello, then acks)
+  VersionVector sent;       // what we have sent
+  size_t in_flight = 0;
+  uint64_t next_batch = 1;
+  std::deque<sync::Message> control;  // grant, hello, acks and errors, sent first
+  bool checkpoint_dirty = false;
+  CrossAppConnection stats;
+
+  void Wake() {
+    {
+      std::lock_guard<std::mutex> l(mu);
+      wake = true;
+    }
+    cv.notify_one();
+  }
+
+  void Close(const std::string& why) {
+    {
+      std::lock_guard<std::mutex> l(mu);
+      if (closed) return;
+      closed = true;
+      stats.live = false;
+      if (stats.error.empty()) stats.error = why;
+    }
+    cv.notify_all();
+    if (ch) ch->Close();
+    if (!why.empty()) owner->Log("cross-app: connection of '" + stats.app + "' closed: " + why);
+  }
+
+  void Queue(sync::Message m) {
+    {
+      std::lock_guard<std::mutex> l(mu);
+      control.push_back(std::move(m));
+    }
+    cv.notify_one();
+  }
+
+  // --- rx thread --------------------------------------------------------
+  void RunReceiver() {
+    auto opts = local::CrossAppChannelOptions(owner->identity_, trust.get(), owner->claim_.db_name(), owner->options_);
+    auto accepted = SecureChannel::Accept(opts, std::move(stream));
+    if (!accepted.ok()) {
+      Close("handshake failed: " + accepted.status().ToString());
+      return;
+    }
+    {
+      std::lock_guard<std::mutex> l(mu);
+      ch = std::move(accepted).value();
+      stats.app = ch->peer().identity.name;
+      if (closed) {
+        ch->Close();
+        return;
+      }
+    }
+    Status s = Admit();
+    if (!s.ok()) {
+      local::SendMessage(*ch, sync::ErrorMsg{s.ToString()}).IgnoreError();  // no sender thread yet
+      return Close(s.ToString());
+    }
+    tx = std::thread([self = shared_from_this()] { self->RunSender(); });
+    while (true) {
+      {
+        std::lock_guard<std::mutex> l(mu);
+        if (closed) return;
+      }
+      auto m = ch->Receive(std::chrono::milliseconds(200));
+      if (!m.ok()) {
+        if (m.status().code() == StatusCode::kIOError) continue;  // timed out
+        return Close(m.status().ToString());
+      }
+      auto msg = sync::DecodeMessage(m->body);
+      if (!msg.ok()) {
+        Queue(sync::ErrorMsg{msg.status().ToString()});
+        return Close(msg.status().ToString());
+      }
+      Status st = Handle(*msg);
+      if (!st.ok()) {
+        Queue(sync::ErrorMsg{st.ToString()});
+        // Let the sender flush the error before the channel goes.
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        return Close(st.ToString());
+      }
+    }
+  }
+
+  // Compiles the app's policy, decides whether it needs a full image, and
+  // queues the grant and our hello.
+  Status Admit() {
+    ExportPolicy grant;
+    {
+      std::lock_guard<std::mutex> l(owner->mu_);
+      grant = local::GrantFor(owner->policy_, stats.app);
+    }
+    BLAZE_ASSIGN_OR_RETURN(auto compiled, policy::AppPolicy::Compile(grant, stats.app));
+    std::string json = ExportPolicyToJson(grant);
+    // A replica made under another grant must be rebuilt from a full image.
+    const std::string key = "crossapp.served." + stats.app;
+    auto served = DatabaseAccess::GetMeta(*owner->db_, key);
+    bool image = served.ok() && *served != json;
+    if (!served.ok() || image) BLAZE_RETURN_IF_ERROR(DatabaseAccess::SetMeta(*owner->db_, key, json));
+    BLAZE_ASSIGN_OR_RETURN(VersionVector vv, DatabaseAccess::GetVersionVector(*owner->db_));
+    {
+      std::lock_guard<std::mutex> l(mu);
+      policy = std::move(compiled);
+      need_image = image;
+      control.push_back(sync::GrantMsg{json});
+      control.push_back(sync::Hello{DatabaseAccess::Node(*owner->db_), vv, false});
+    }
+    return Status::Ok();
+  }
+
+  Status Handle(const sync::Message& msg) {
+    if (auto* h = std::get_if<sync::Hello>(&msg)) {
+      if (h->node == DatabaseAccess::Node(*owner->db_)) {
+        return Status::InvalidArgument("the app's replica has the owner's node id (a copied file?)");
+      }
+      std::lock_guard<std::mutex> l(mu);
+      if (hello && h->node != remote_node) return Status::InvalidArgument("the app changed its node id mid-session");
+      hello = true;
+      remote_node = h->node;
+      remote_vv = h->vv;
+      sent = h->vv;
+      stats.live = true;
+      wake = true;
+      cv.notify_one();
+      return Status::Ok();
+    }
+    if (auto* a = std::get_if<sync::Ack>(&msg)) {
+      std::lock_guard<std::mutex> l(mu);
+      if (in_flight > 0) --in_flight;
+      for (const auto& [origin, seq] : a->vv) remote_vv[origin] = std::max(SeqOf(remote_vv, origin), seq);
+      checkpoint_dirty = true;
+      wake = true;
+      cv.notify_one();
+      return Status::Ok();
+    }
+    if (auto* c = std::get_if<sync::ChangesMsg>(&msg)) return OnChanges(*c);
+    if (std::holds_alternative<sync::ErrorMsg>(msg)) {
+      return Status::Aborted("the app reported: " + std::get<sync::ErrorMsg>(msg).message);
+    }
+    return Status::InvalidArgument("unexpected message from a cross-app reader");
+  }
+
+  // The app's own changes: checked against the policy, then applied.
+  Status OnChanges(const sync::ChangesMsg& m) {
+    std::shared_ptr<const policy::AppPolicy> p;
+    NodeId app_node;
+    {
+      std::lock_guard<std::mutex> l(mu);
+      if (!hello) return Status::InvalidArgument("changes before hello");
+      p = policy;
+      app_node = remote_node;
+    }
+    std::vector<store::Change> changes = m.changes;
+    uint64_t refused = 0;
+    for (store::Change& c : changes) {
+      if (c.origin != app_node) {
+        return Status::PermissionDenied("app '" + stats.app + "' sent a change of another node (" +
+                                        c.origin.ToHex() + "); it may only send its own");
+      }
+      Status ok = Check(*p, c);
+      if (!ok.ok()) {
+        // Refused: nothing of it applies, but its seq is taken so the app's
+        // later changes still follow in order.
+        ++refused;
+        c.ops.clear();
+        Queue(sync::ErrorMsg{"change " + c.origin.ToHex() + ":" + std::to_string(c.seq) + " refused: " + ok.ToString()});
+        owner->Log("cross-app: " + ok.ToString());
+      }
+    }
+    store::BatchResult r = DatabaseAccess::ApplyBatch(*owner->db_, changes, owner->options_.max_drift_ms);
+    if (!r.error.ok()) return r.error;
+    BLAZE_ASSIGN_OR_RETURN(VersionVector vv, DatabaseAccess::GetVersionVector(*owner->db_));
+    std::lock_guard<std::mutex> l(mu);
+    stats.changes_applied += r.applied > refused ? r.applied - refused : 0;
+    stats.changes_refused += refused;
+    for (const auto& c : changes) remote_vv[c.origin] = std::max(SeqOf(remote_vv, c.origin), c.seq);
+    checkpoint_dirty = true;
+    control.push_back(sync::Ack{m.batch, std::move(vv)});
+    cv.notify_one();
+    return Status::Ok();
+  }
+
+  // Every op of the change must be allowed: collection read-write, fields
+  // exported, and the row inside the app's `where` before and after.
+  Status Check(const policy::AppPolicy& p, const store::Change& c) {
+    std::map<std::pair<std::string, std::string>, std::optional<Value>> docs;  // as the change leaves them
+    for (const store::Op& op : c.ops) {
+      std::vector<std::string> fields;
+      if (op.type == store::Op::Type::kPut) {
+        for (const auto& [name, v] : op.fields) fields.push_back(name);
+      } else if (op.type == store::Op::Type::kUnset) {
+        fields = op.names;
+      }
+      BLAZE_RETURN_IF_ERROR(p.CheckWrite(op.collection, fields));
+      auto key = std::make_pair(op.collection, op.id);
+      auto it = docs.find(key);
+      if (it == docs.end()) {
+        auto current = owner->db_->Get(op.collection, op.id);
+        if (!current.ok() && !current.status().IsNotFound()) return current.status();
+        it = docs.emplace(key, current.ok() ? std::optional<Value>(std::move(current).value()) : std::nullopt).first;
+      }
+      const Value* before = it->second ? &*it->second : nullptr;
+      std::optional<Value> after = After(op, before);
+      BLAZE_RETURN_IF_ERROR(p.CheckWriteRow(op.collection, op.id, before, after ? &*after : nullptr));
+      it->second = std::move(after);
+    }
+    return Status::Ok();
+  }
+
+  // --- tx thread --------------------------------------------------------
+  void RunSender() {
+    auto last_checkpoint = std::chrono::steady_clock::now();
+    while (true) {
+      std::deque<sync::Message> out;
+      bool pump = false, save = false;
+      NodeId node;
+      VersionVector acked;
+      {
+        std::unique_lock<std::mutex> l(mu);
+        cv.wait_for(l, std::chrono::milliseconds(100), [&] { return closed || wake || !control.empty(); });
+        if (closed && control.empty()) break;
+        wake = false;
+        out.swap(control);
+        pump = hello && !closed;
+        auto now = std::chrono::steady_clock::now();
+        if (checkpoint_dirty && now - last_checkpoint > std::chrono::milliseconds(100)) {
+          checkpoint_dirty = false;
+          last_checkpoint = now;
+          save = true;
+          node = remote_node;
+          acked = remote_vv;
+        }
+      }
+      for (auto& m : out) {
+        Status s = local::SendMessage(*ch, m);
+        if (!s.ok()) return Close(s.ToString());
+      }
+      {
+        std::lock_guard<std::mutex> l(mu);
+        if (closed) break;
+      }
+      // Compaction keeps what the app has not acknowledged (sync-protocol.md).
+      if (save) DatabaseAccess::SaveCheckpoint(*owner->db_, node, acked).IgnoreError();
+      if (pump) {
+        Status s = Pump();
+        if (!s.ok()) return Close(s.ToString());
+      }
+    }
+  }
+
+  Status Pump() {
+    while (true) {
+      std::shared_ptr<const policy::AppPolicy> p;
+      VersionVector from_vv, acked;
+      bool image;
+      {
+        std::lock_guard<std::mutex> l(mu);
+        if (closed || in_flight >= owner->options_.window) return Status::Ok();
+        p = policy;
+        from_vv = sent;
+        acked = remote_vv;
+        image = need_image;
+      }
+      if (image) {
+        BLAZE_RETURN_IF_ERROR(SendImage(*p));
+        continue;
+      }
+      BLAZE_ASSIGN_OR_RETURN(VersionVector vv, DatabaseAccess::GetVersionVector(*owner->db_));
+      sync::SnapshotChunk batch;
+      std::set<std::pair<std::string, std::string>> touched;
+      size_t n = 0;
+      bool gap = false;
+      for (const auto& [origin, seq] : vv) {
+        Seq from = std::max(SeqOf(from_vv, origin), SeqOf(acked, origin));
+        if (seq <= from) continue;
+        auto changes = DatabaseAccess::ChangesAfter(*owner->db_, origin, from, owner->options_.batch_changes - n);
+        if (!changes.ok()) return changes.status();
+        if (changes->empty() || changes->front().seq != from + 1) {
+          gap = true;  // compacted away: only a full image can bring the app up to date
+          break;
+        }
+        for (const auto& c : *changes) {
+          for (const auto& op : c.ops) {
+            if (p->access(op.collection) != Access::kNone) touched.emplace(op.collection, op.id);
+          }
+        }
+        batch.vv[origin] = changes->back().seq;
+        n += changes->size();
+        if (n >= owner->options_.batch_changes) break;
+      }
+      if (gap) {
+        std::lock_guard<std::mutex> l(mu);
+        need_image = true;
+        continue;
+      }
+      if (batch.vv.empty()) return Status::Ok();
+      BLAZE_ASSIGN_OR_RETURN(auto states, DatabaseAccess::ReadStates(
+          *owner->db_, std::vector<std::pair<std::string, std::string>>(touched.begin(), touched.end())));
+      std::set<std::pair<std::string, std::string>> found;
+      for (auto& r : states) {
+        found.emplace(r.collection, r.id);
+        BLAZE_RETURN_IF_ERROR(Filter(*p, std::move(r), &batch));
+      }
+      for (const auto& key : touched) {
+        if (!found.count(key)) batch.evictions.push_back(key);  // purged since
+      }
+      BLAZE_RETURN_IF_ERROR(SendBatch(std::move(batch)));
+    }
+  }
+
+  // Adds the record to the batch as the app may see it, or as an eviction.
+  Status Filter(const policy::AppPolicy& p, store::SnapshotRecord r, sync::SnapshotChunk* batch) {
+    BLAZE_ASSIGN_OR_RETURN(store::RecordState st, store::RecordState::Decode(r.state));
+    if (st.visible() && p.Visible(r.collection, r.id, st.VisibleDoc())) {
+      st.KeepFields([&](std::string_view f) { return p.FieldExported(r.collection, f); });
+      r.state = st.Encode();
+      batch->records.push_back(std::move(r));
+    } else {
+      // Deleted, or outside the app's view: the replica drops its copy, and
+      // not even the id of a record it may not see is sent as a tombstone.
+      batch->evictions.emplace_back(std::move(r.collection), std::move(r.id));
+    }
+    return Status::Ok();
+  }
+
+  Status SendBatch(sync::SnapshotChunk batch) {
+    uint64_t id;
+    {
+      std::lock_guard<std::mutex> l(mu);
+      id = next_batch++;
+      ++in_flight;
+      for (const auto& [origin, seq] : batch.vv) sent[origin] = std::max(SeqOf(sent, origin), seq);
+      stats.records_sent += batch.records.size();
+      stats.evictions_sent += batch.evictions.size();
+    }
+    batch.batch = id;
+    return local::SendMessage(*ch, batch);
+  }
+
+  // Every record the app may see, in chunks; the app evicts the rest.
+  Status SendImage(const policy::AppPolicy& p) {
+    BLAZE_ASSIGN_OR_RETURN(store::Snapshot snap, DatabaseAccess::ReadSnapshot(*owner->db_));
+    sync::SnapshotChunk all;
+    for (auto& r : snap.records) {
+      if (p.access(r.collection) == Access::kNone) continue;
+      BLAZE_RETURN_IF_ERROR(Filter(p, std::move(r), &all));
+    }
+    const size_t per = sync::kSnapshotChunkRecords;
+    const size_t count = std::max<size_t>(1, (all.records.size() + per - 1) / per);
+    uint64_t id;
+    {
+      std::lock_guard<std::mutex> l(mu);
+      id = next_batch++;
+      ++in_flight;
+      need_image = false;
+      for (const auto& [origin, seq] : snap.vv) sent[origin] = std::max(SeqOf(sent, origin), seq);
+      stats.records_sent += all.records.size();
+      ++stats.images_sent;
+    }
+    for (size_t i = 0; i < count; ++i) {
+      sync::SnapshotChunk c;
+      c.batch = id;
+      c.index = static_cast<uint32_t>(i);
+      c.count = static_cast<uint32_t>(count);
+      c.vv = snap.vv;
+      c.replace = true;
+      for (size_t k = i * per; k < std::min(all.records.size(), (i + 1) * per); ++k) {
+        c.records.push_back(std::move(all.records[k]));
+      }
+      BLAZE_RETURN_IF_ERROR(local::SendMessage(*ch, c));
+    }
+    return Status::Ok();
+  }
+
+  void Join() {
+    if (rx.joinable()) rx.join();
+    if (tx.joinable()) tx.join();
+  }
+};
+
+Status CrossAppShare::Impl::Start(const ExportPolicy& policy) {
+  BLAZE_RETURN_IF_ERROR(ValidateExportPolicy(policy));
+  policy_ = policy;
+  auto me = group_.Lookup(identity_.public_key);
+  if (!me.ok()) {
+    return Status::PermissionDenied("the owner's identity is not registered in the app group '" + group_.dir() +
+                                    "' (blazedb group add " + group_.dir() + " NAME " + PublicKeyToHex(identity_.public_key) +
+                                    ")");
+  }
+  BLAZE_ASSIGN_OR_RETURN(listener_, UnixListener::Listen(claim_.socket_path()));
+  hook_ = DatabaseAccess::AddCommitHook(*db_, [this] {
+    // Under the database lock: only signal.
+    std::lock_guard<std::mutex> l(mu_);
+    for (auto& s : sessions_) s->Wake();
+  });
+  accept_ = std::thread([this] { AcceptLoop(); });
+  return Status::Ok();
+}
+
+void CrossAppShare::Impl::AcceptLoop() {
+  while (!stop_) {
+    auto stream = listener_->Accept(std::chrono::milliseconds(100));
+    if (!stream.ok()) continue;  // timed out (or a transient accept error)
+    auto trust = local::GroupTrustStore(group_);  // apps added since start are welcome
+    if (!trust.ok()) {
+      Log("cross-app: cannot read the group registry: " + trust.status().ToString());
+      continue;
+    }
+    auto s = std::make_shared<Session>();
+    s->owner = this;
+    s->stream = std::move(stream).value();
+    s->trust = std::move(trust).value();
+    std::vector<std::shared_ptr<Session>> ended;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      // Forget connections that ended (joined below, outside the lock).
+      std::vector<std::shared_ptr<Session>> live;
+      for (auto& old : sessions_) {
+        std::lock_guard<std::mutex> sl(old->mu);
+        (old->closed ? ended : live).push_back(old);
+      }
+      sessions_ = std::move(live);
+      sessions_.push_back(s);
+    }
+    for (auto& old : ended) old->Join();
+    s->rx = std::thread([s] { s->RunReceiver(); });
+  }
+}
+
+void CrossAppShare::Impl::Stop() {
+  if (stop_.exchange(true)) return;
+  if (hook_ != 0) DatabaseAccess::RemoveCommitHook(*db_, hook_);
+  if (accept_.joinable()) accept_.join();
+  std::vector<std::shared_ptr<Session>> all;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    all.swap(sessions_);
+  }
+  for (auto& s : all) s->Close("");
+  for (auto& s : all) s->Join();
+  listener_.reset();
+  claim_.Release();
+}
+
+Status CrossAppShare::Impl::SetPolicy(const ExportPolicy& policy) {
+  BLAZE_RETURN_IF_ERROR(ValidateExportPolicy(policy));
+  std::vector<std::shared_ptr<Session>> all;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    policy_ = policy;
+    all = sessions_;
+  }
+  for (auto& s : all) {
+    std::string app;
+    {
+      std::lock_guard<std::mutex> l(s->mu);
+      if (s->closed || !s->policy) continue;
+      app = s->stats.app;
+    }
+    ExportPolicy grant = local::GrantFor(policy, app);
+    BLAZE_ASSIGN_OR_RETURN(auto compiled, policy::AppPolicy::Compile(grant, app));
+    std::string json = ExportPolicyToJson(grant);
+    BLAZE_RETURN_IF_ERROR(DatabaseAccess::SetMeta(*db_, "crossapp.served." + app, json));
+    {
+      std::lock_guard<std::mutex> l(s->mu);
+      s->policy = std::move(compiled);
+      s->need_image = true;
+      s->control.push_back(sync::GrantMsg{json});
+      s->wake = true;
+    }
+    s->cv.notify_one();
+  }
+  return Status::Ok();
+}
+
+std::vector<CrossAppConnection> CrossAppShare::Impl::Connections() const {
+  std::vector<CrossAppConnection> out;
+  std::lock_guard<std::mutex> l(mu_);
+  for (const auto& s : sessions_) {
+    std::lock_guard<std::mutex> sl(s->mu);
+    out.push_back(s->stats);
+  }
+  return out;
+}
+
+CrossAppShare::CrossAppShare(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+CrossAppShare::~CrossAppShare() = default;
+Status CrossAppShare::SetPolicy(const ExportPolicy& policy) { return impl_->SetPolicy(policy); }
+std::vector<CrossAppConnection> CrossAppShare::Connections() const { return impl_->Connections(); }
+const std::string& CrossAppShare::socket_path() const { return impl_->socket_path(); }
+
+Result<std::unique_ptr<CrossAppShare>> EnableCrossAppSync(Database& db, const std::string& group_dir,
+                                                          const KeyPair& identity, const ExportPolicy& policy,
+                                                          const CrossAppOptions& options) {
+  BLAZE_ASSIGN_OR_RETURN(AppGroup group, AppGroup::Open(group_dir));
+  std::string name = options.db_name.empty() ? std::filesystem::path(db.path()).filename().string() : options.db_name;
+  if (name.empty()) return Status::InvalidArgument("an in-memory database needs CrossAppOptions::db_name to be shared");
+  BLAZE_ASSIGN_OR_RETURN(OwnershipClaim claim, group.ClaimOwnership(name));
+  auto impl = std::make_unique<CrossAppShare::Impl>(&db, std::move(group), identity, options, std::move(claim));
+  BLAZE_RETURN_IF_ERROR(impl->Start(policy));
+  return std::unique_ptr<CrossAppShare>(new CrossAppShare(std::move(impl)));
+}
+
+}  // namespace blaze

@@ -1,0 +1,393 @@
+// shared_replica.cc — the reader side of cross-app sync (docs/cross-app.md).
+//
+// One connection thread connects to the owner's socket (retrying with
+// backoff while the owner is away), runs the handshake and then receives:
+// the grant, the owner's hello, state batches (merged into the replica in one
+// transaction each, then acknowledged) and acks of this app's own changes.
+// A sender thread per connection sends our hello, acks, and this app's own
+// changes (its origin only, in seq order, a window of batches in flight).
+//
+// The replica is an ordinary BlazeDB file. Its version vector (persisted with
+// every merge) is the checkpoint: a reconnect sends it in the hello and the
+// owner resumes from there. The grant is kept in the file too, so writes are
+// checked locally even while the owner is not running.
+#include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "blaze/byte_stream.h"
+#include "local/cross_app_common.h"
+#include "store/replica.h"
+
+namespace blaze {
+
+namespace {
+
+Seq SeqOf(const VersionVector& vv, NodeId origin) {
+  auto it = vv.find(origin);
+  return it == vv.end() ? 0 : it->second;
+}
+
+}  // namespace
+
+class SharedReplica::Impl {
+ public:
+  Impl(AppGroup group, KeyPair identity, std::string db_name, CrossAppOptions options, std::string app,
+       std::unique_ptr<Database> db)
+      : group_(std::move(group)), identity_(std::move(identity)), db_name_(std::move(db_name)),
+        options_(std::move(options)), app_(std::move(app)), db_(std::move(db)), self_(db_->node_id()) {}
+
+  ~Impl() {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      stop_ = true;
+      if (ch_) ch_->Close();
+    }
+    cv_.notify_all();
+    if (conn_.joinable()) conn_.join();
+    DatabaseAccess::RemoveCommitHook(*db_, hook_);
+    DatabaseAccess::SetWriteGuard(*db_, nullptr);
+  }
+
+  Status Start() {
+    // The grant last received, if any: local writes are checked against it
+    // from the first moment, owner or no owner.
+    auto saved = DatabaseAccess::GetMeta(*db_, local::kGrantMetaKey);
+    if (saved.ok()) {
+      auto st = InstallGrant(*saved, /*persist=*/false);
+      if (!st.ok()) Log("cross-app: ignoring the saved grant: " + st.ToString());
+    }
+    DatabaseAccess::SetWriteGuard(*db_, [this](const store::Op& op) { return CheckLocalWrite(op); });
+    hook_ = DatabaseAccess::AddCommitHook(*db_, [this] {
+      {
+        std::lock_guard<std::mutex> l(mu_);
+        wake_ = true;
+      }
+      cv_.notify_all();
+    });
+    conn_ = std::thread([this] { RunConnection(); });
+    return Status::Ok();
+  }
+
+  Database& db() { return *db_; }
+
+  SharedReplicaStatus status() const {
+    std::lock_guard<std::mutex> l(mu_);
+    return status_;
+  }
+
+  Status WaitForCatchUp(std::chrono::milliseconds timeout) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      bool ready = false;
+      VersionVector target;
+      Seq acked = 0;
+      {
+        std::lock_guard<std::mutex> l(mu_);
+        ready = connected_ && owner_hello_;
+        target = owner_vv_;
+        acked = acked_own_;
+      }
+      if (ready) {
+        BLAZE_ASSIGN_OR_RETURN(VersionVector mine, DatabaseAccess::GetVersionVector(*db_));
+        bool caught_up = SeqOf(mine, self_) <= acked;
+        for (const auto& [origin, seq] : target) {
+          if (origin != self_ && SeqOf(mine, origin) < seq) caught_up = false;
+        }
+        if (caught_up) return Status::Ok();
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    std::lock_guard<std::mutex> l(mu_);
+    return Status::IOError("not caught up with the owner of '" + db_name_ + "' after " +
+                           std::to_string(timeout.count()) + " ms" +
+                           (status_.last_error.empty() ? "" : " (last error: " + status_.last_error + ")"));
+  }
+
+ private:
+  void Log(const std::string& what) {
+    if (options_.log) options_.log(what);
+  }
+
+  Status InstallGrant(const std::string& json, bool persist) {
+    BLAZE_ASSIGN_OR_RETURN(ExportPolicy policy, ParseExportPolicy(json));
+    BLAZE_ASSIGN_OR_RETURN(auto compiled, policy::AppPolicy::Compile(policy, app_));
+    if (persist) BLAZE_RETURN_IF_ERROR(DatabaseAccess::SetMeta(*db_, local::kGrantMetaKey, json));
+    std::lock_guard<std::mutex> l(grant_mu_);
+    grant_ = std::move(compiled);
+    return Status::Ok();
+  }
+
+  // Refused before anything is written (the owner would refuse it anyway).
+  // The row-level `where` is the owner's to check: the replica may not hold
+  // the fields it reads.
+  Status CheckLocalWrite(const store::Op& op) {
+    std::shared_ptr<const policy::AppPolicy> grant;
+    {
+      std::lock_guard<std::mutex> l(grant_mu_);
+      grant = grant_;
+    }
+    if (!grant) {
+      return Status::PermissionDenied("app '" + app_ + "' has no grant from the owner of '" + db_name_ +
+                                      "' yet; writes wait for the first connection");
+    }
+    std::vector<std::string> fields;
+    if (op.type == store::Op::Type::kPut) {
+      for (const auto& [name, v] : op.fields) fields.push_back(name);
+    } else if (op.type == store::Op::Type::kUnset) {
+      fields = op.names;
+    }
+    return grant->CheckWrite(op.collection, fields);
+  }
+
+  // Sleeps up to `d` unless stopping; false when stopping.
+  bool Pause(std::chrono::milliseconds d) {
+    std::unique_lock<std::mutex> l(mu_);
+    cv_.wait_for(l, d, [&] { return stop_; });
+    return !stop_;
+  }
+
+  void RunConnection() {
+    auto backoff = std::chrono::milliseconds(20);
+    while (true) {
+      {
+        std::lock_guard<std::mutex> l(mu_);
+        if (stop_) return;
+      }
+      Status s = ConnectOnce();
+      {
+        std::lock_guard<std::mutex> l(mu_);
+        if (!s.ok() && !stop_) status_.last_error = s.ToString();
+      }
+      if (s.ok()) backoff = std::chrono::milliseconds(20);
+      if (!Pause(backoff)) return;
+      backoff = std::min(backoff * 2, std::chrono::milliseconds(1000));
+    }
+  }
+
+  // One connection, from connect to close. OK if it was established.
+  Status ConnectOnce() {
+    BLAZE_ASSIGN_OR_RETURN(std::string path, group_.SocketPath(db_name_));
+    BLAZE_ASSIGN_OR_RETURN(auto stream, ConnectUnixSocket(path));
+    BLAZE_ASSIGN_OR_RETURN(auto trust, local::GroupTrustStore(group_));
+    auto opts = local::CrossAppChannelOptions(identity_, trust.get(), db_name_, options_);
+    BLAZE_ASSIGN_OR_RETURN(std::unique_ptr<SecureChannel> ch, SecureChannel::Connect(opts, std::move(stream)));
+    BLAZE_ASSIGN_OR_RETURN(VersionVector vv, DatabaseAccess::GetVersionVector(*db_));
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      if (stop_) return Status::Ok();
+      ch_ = std::move(ch);
+      connected_ = true;
+      owner_hello_ = false;
+      in_flight_ = 0;
+      control_.clear();
+      control_.push_back(sync::Hello{self_, vv, false});
+      incoming_ = {};
+      ++status_.connects;
+      status_.connected = true;
+    }
+    cv_.notify_all();
+    std::thread tx([this] { RunSender(); });
+    Status why = Receive();
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      connected_ = false;
+      status_.connected = false;
+      ch_->Close();
+    }
+    cv_.notify_all();
+    tx.join();
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      ch_.reset();
+    }
+    if (!why.ok()) Log("cross-app: connection to the owner of '" + db_name_ + "' ended: " + why.ToString());
+    return Status::Ok();
+  }
+
+  Status Receive() {
+    while (true) {
+      {
+        std::lock_guard<std::mutex> l(mu_);
+        if (stop_) return Status::Ok();
+      }
+      auto m = ch_->Receive(std::chrono::milliseconds(200));
+      if (!m.ok()) {
+        if (m.status().code() == StatusCode::kIOError) continue;  // timed out
+        std::lock_guard<std::mutex> l(mu_);
+        status_.last_error = m.status().ToString();
+        return m.status();
+      }
+      BLAZE_ASSIGN_OR_RETURN(sync::Message msg, sync::DecodeMessage(m->body));
+      BLAZE_RETURN_IF_ERROR(Handle(msg));
+    }
+  }
+
+  Status Handle(sync::Message& msg) {
+    if (auto* g = std::get_if<sync::GrantMsg>(&msg)) return InstallGrant(g->policy_json, /*persist=*/true);
+    if (auto* h = std::get_if<sync::Hello>(&msg)) {
+      std::lock_guard<std::mutex> l(mu_);
+      owner_hello_ = true;
+      owner_vv_ = h->vv;
+      acked_own_ = SeqOf(h->vv, self_);
+      sent_own_ = acked_own_;
+      wake_ = true;
+      cv_.notify_all();
+      return Status::Ok();
+    }
+    if (auto* c = std::get_if<sync::SnapshotChunk>(&msg)) return OnStates(*c);
+    if (auto* a = std::get_if<sync::Ack>(&msg)) {
+      std::lock_guard<std::mutex> l(mu_);
+      if (in_flight_ > 0) --in_flight_;
+      acked_own_ = std::max(acked_own_, SeqOf(a->vv, self_));
+      wake_ = true;
+      cv_.notify_all();
+      return Status::Ok();
+    }
+    if (auto* e = std::get_if<sync::ErrorMsg>(&msg)) {
+      // A refused change (the link stays up); a fatal error closes the channel next.
+      std::lock_guard<std::mutex> l(mu_);
+      ++status_.changes_refused;
+      status_.last_error = e->message;
+      Log("cross-app: the owner reported: " + e->message);
+      return Status::Ok();
+    }
+    return Status::InvalidArgument("unexpected message from the owner of a shared database");
+  }
+
+  Status OnStates(sync::SnapshotChunk& c) {
+    auto& in = incoming_;
+    if (in.batch != c.batch || in.count != c.count) {
+      in = {};
+      in.batch = c.batch;
+      in.count = c.count;
+      in.snap.vv = c.vv;
+      in.snap.replace = c.replace;
+    }
+    for (auto& r : c.records) in.snap.records.push_back(std::move(r));
+    for (auto& e : c.evictions) in.snap.evictions.push_back(std::move(e));
+    if (++in.received < in.count) return Status::Ok();
+    store::Snapshot snap = std::move(in.snap);
+    const uint64_t batch = in.batch;
+    in = {};
+    BLAZE_ASSIGN_OR_RETURN(size_t merged, DatabaseAccess::ApplySnapshot(*db_, snap, options_.max_drift_ms));
+    BLAZE_ASSIGN_OR_RETURN(VersionVector vv, DatabaseAccess::GetVersionVector(*db_));
+    std::lock_guard<std::mutex> l(mu_);
+    ++status_.batches_applied;
+    status_.records_received += merged;
+    control_.push_back(sync::Ack{batch, std::move(vv)});
+    cv_.notify_all();
+    return Status::Ok();
+  }
+
+  void RunSender() {
+    while (true) {
+      std::deque<sync::Message> out;
+      bool pump = false;
+      {
+        std::unique_lock<std::mutex> l(mu_);
+        cv_.wait_for(l, std::chrono::milliseconds(100),
+                     [&] { return stop_ || !connected_ || wake_ || !control_.empty(); });
+        if (stop_ || !connected_) return;
+        wake_ = false;
+        out.swap(control_);
+        pump = owner_hello_;
+      }
+      for (auto& m : out) {
+        if (!local::SendMessage(*ch_, m).ok()) return;  // the receiver sees the close
+      }
+      if (pump && !PumpOwnChanges()) return;
+    }
+  }
+
+  // This app's own changes the owner has not acknowledged, in order.
+  bool PumpOwnChanges() {
+    while (true) {
+      Seq from;
+      {
+        std::lock_guard<std::mutex> l(mu_);
+        if (in_flight_ >= options_.window) return true;
+        from = std::max(sent_own_, acked_own_);
+      }
+      auto changes = DatabaseAccess::ChangesAfter(*db_, self_, from, options_.batch_changes);
+      if (!changes.ok() || changes->empty()) return true;
+      sync::ChangesMsg m;
+      m.changes = std::move(changes).value();
+      Seq last = m.changes.back().seq;
+      size_t n = m.changes.size();
+      {
+        std::lock_guard<std::mutex> l(mu_);
+        m.batch = next_batch_++;
+        ++in_flight_;
+        sent_own_ = last;
+        status_.changes_sent += n;
+      }
+      if (!local::SendMessage(*ch_, m).ok()) return false;
+    }
+  }
+
+  AppGroup group_;
+  KeyPair identity_;
+  std::string db_name_;
+  CrossAppOptions options_;
+  std::string app_;
+  std::unique_ptr<Database> db_;
+  NodeId self_;
+  uint64_t hook_ = 0;
+  std::thread conn_;
+
+  std::mutex grant_mu_;
+  std::shared_ptr<const policy::AppPolicy> grant_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  bool wake_ = false;
+  std::unique_ptr<SecureChannel> ch_;
+  bool connected_ = false;
+  bool owner_hello_ = false;
+  VersionVector owner_vv_;  // the owner's vector when it said hello
+  Seq acked_own_ = 0;       // our changes the owner holds
+  Seq sent_own_ = 0;
+  size_t in_flight_ = 0;
+  uint64_t next_batch_ = 1;
+  std::deque<sync::Message> control_;
+  struct {
+    uint64_t batch = 0;
+    uint32_t count = 0;
+    uint32_t received = 0;
+    store::Snapshot snap;
+  } incoming_;
+  SharedReplicaStatus status_;
+};
+
+SharedReplica::SharedReplica(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+SharedReplica::~SharedReplica() = default;
+Database& SharedReplica::db() { return impl_->db(); }
+SharedReplicaStatus SharedReplica::status() const { return impl_->status(); }
+Status SharedReplica::WaitForCatchUp(std::chrono::milliseconds timeout) { return impl_->WaitForCatchUp(timeout); }
+Result<WatchHandle> SharedReplica::WatchCrossApp(std::string_view collection, std::string_view where,
+                                                 std::function<void(const ChangeEvent&)> callback) {
+  return impl_->db().Watch(collection, where, std::move(callback));
+}
+
+Result<std::unique_ptr<SharedReplica>> ConnectToSharedDB(const std::string& group_dir, const std::string& db_name,
+                                                         const KeyPair& identity, const std::string& replica_path,
+                                                         const CrossAppOptions& options) {
+  BLAZE_ASSIGN_OR_RETURN(AppGroup group, AppGroup::Open(group_dir));
+  BLAZE_RETURN_IF_ERROR(group.SocketPath(db_name).status());  // validates the name
+  auto app = group.Lookup(identity.public_key);
+  if (!app.ok()) {
+    return Status::PermissionDenied("this app's identity (" + PublicKeyToHex(identity.public_key) +
+                                    ") is not registered in the app group '" + group_dir + "'");
+  }
+  BLAZE_ASSIGN_OR_RETURN(auto db, Database::Open(Options{}, replica_path));
+  auto impl = std::make_unique<SharedReplica::Impl>(std::move(group), identity, db_name, options, *app, std::move(db));
+  BLAZE_RETURN_IF_ERROR(impl->Start());
+  return std::unique_ptr<SharedReplica>(new SharedReplica(std::move(impl)));
+}
+
+}  // namespace blaze

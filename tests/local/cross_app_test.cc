@@ -1,0 +1,251 @@
+// Cross-app sync in one process (owner and readers on separate databases,
+// real Unix sockets and secure channels): what a policy grants arrives live,
+// what it withholds never reaches the replica file, writes are checked on
+// both sides, and both ends recover from the other going away. The
+// multi-process version of these scenarios is tests/cross_app_process_test.sh.
+#include "blaze/cross_app.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <thread>
+
+#include "blaze/app_group.h"
+#include "blaze/byte_stream.h"
+#include "blaze/json.h"
+#include "blaze/secure_channel.h"
+#include "blaze/trust_store.h"
+#include "store/replica.h"
+#include "support/db_fixture.h"
+
+namespace blaze {
+namespace {
+
+using testing::J;
+using namespace std::chrono_literals;
+
+template <typename F>
+bool Eventually(F f, std::chrono::milliseconds limit = 10s) {
+  auto end = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < end) {
+    if (f()) return true;
+    std::this_thread::sleep_for(2ms);
+  }
+  return f();
+}
+
+constexpr const char* kPolicy = R"({ "apps": {
+    "dashboard": { "collections": {
+        "bugs":     { "access": "read", "fields": { "exclude": ["internalNotes"] }, "where": "team == \"mobile\"" },
+        "comments": { "access": "read-write" } } },
+    "*": { "collections": { "releases": { "access": "read" } } } } })";
+
+class CrossAppTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    group_ = dir_.File("group");
+    ASSERT_TRUE(AppGroup::Init(group_).ok());
+    auto g = AppGroup::Open(group_);
+    for (auto [name, key] : {std::pair{"bugtracker", &owner_key_}, {"dashboard", &dash_key_}, {"stats", &stats_key_}}) {
+      *key = *GenerateKeyPair();
+      ASSERT_TRUE(g->AddApp(name, key->public_key).ok());
+    }
+    owner_ = testing::OpenOrDie(dir_.File("bugs.blazedb"));
+    ASSERT_TRUE(owner_->Put("bugs", "m1", J(R"({"title":"crash","team":"mobile","internalNotes":"ssh key"})")).ok());
+    ASSERT_TRUE(owner_->Put("bugs", "w1", J(R"({"title":"css","team":"web","internalNotes":"x"})")).ok());
+    ASSERT_TRUE(owner_->Put("comments", "c1", J(R"({"text":"seen"})")).ok());
+    ASSERT_TRUE(owner_->Put("releases", "r1", J(R"({"v":"1.0"})")).ok());
+    ASSERT_TRUE(owner_->Put("secrets", "s1", J(R"({"token":"t"})")).ok());
+    policy_ = *ParseExportPolicy(kPolicy);
+  }
+  void Share() {
+    auto s = EnableCrossAppSync(*owner_, group_, owner_key_, policy_);
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    share_ = std::move(s).value();
+  }
+  std::unique_ptr<SharedReplica> Connect(const KeyPair& key, const std::string& file) {
+    auto r = ConnectToSharedDB(group_, "bugs.blazedb", key, dir_.File(file));
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? std::move(r).value() : nullptr;
+  }
+  // Every stored byte of the replica, tombstones included, as text.
+  static std::string FileContents(Database& db) {
+    std::string all;
+    auto states = DatabaseAccess::DumpStates(db);
+    EXPECT_TRUE(states.ok());
+    for (const auto& [coll, records] : *states) {
+      all += coll + "\n";
+      for (const auto& [id, state] : records) all += id + " " + state + "\n";
+    }
+    return all;
+  }
+
+  testing::TempDir dir_;
+  std::string group_;
+  KeyPair owner_key_, dash_key_, stats_key_;
+  std::unique_ptr<Database> owner_;
+  ExportPolicy policy_;
+  std::unique_ptr<CrossAppShare> share_;
+};
+
+TEST_F(CrossAppTest, AReaderGetsExactlyWhatThePolicyGrants) {
+  Share();
+  auto dash = Connect(dash_key_, "dash.blazedb");
+  ASSERT_TRUE(dash->WaitForCatchUp(10s).ok()) << dash->status().last_error;
+  Database& r = dash->db();
+  EXPECT_EQ(*r.Get("bugs", "m1"), J(R"({"title":"crash","team":"mobile"})"));
+  EXPECT_TRUE(r.Get("bugs", "w1").status().IsNotFound());
+  EXPECT_EQ(*r.Get("comments", "c1"), J(R"({"text":"seen"})"));
+  EXPECT_EQ(*r.Get("releases", "r1"), J(R"({"v":"1.0"})"));
+  // The file itself: no excluded field, no filtered row, no denied collection.
+  std::string file = FileContents(r);
+  EXPECT_EQ(file.find("internalNotes"), std::string::npos);
+  EXPECT_EQ(file.find("ssh key"), std::string::npos);
+  EXPECT_EQ(file.find("w1"), std::string::npos);
+  EXPECT_EQ(file.find("secrets"), std::string::npos);
+  // "*" grants releases only to an app without its own entry for it.
+  auto stats = Connect(stats_key_, "stats.blazedb");
+  ASSERT_TRUE(stats->WaitForCatchUp(10s).ok());
+  EXPECT_EQ(*stats->db().Count("releases"), 1);
+  EXPECT_EQ(*stats->db().Count("bugs"), 0);
+}
+
+TEST_F(CrossAppTest, LiveChangesArriveAndRowsCrossingTheWhereAreEvictedOrArrive) {
+  Share();
+  auto dash = Connect(dash_key_, "dash.blazedb");
+  ASSERT_TRUE(dash->WaitForCatchUp(10s).ok());
+  std::vector<ChangeEvent> events;
+  std::mutex mu;
+  auto watch = dash->WatchCrossApp("bugs", "", [&](const ChangeEvent& e) {
+    std::lock_guard<std::mutex> l(mu);
+    events.push_back(e);
+  });
+  ASSERT_TRUE(watch.ok());
+  Database& r = dash->db();
+  ASSERT_TRUE(owner_->Patch("bugs", "m1", J(R"({"title":"crash on start"})")).ok());
+  EXPECT_TRUE(Eventually([&] { return r.Get("bugs", "m1").ok() && *(*r.Get("bugs", "m1")).Find("title") == Value("crash on start"); }));
+  // Out of the where: evicted (locally; the owner still has it).
+  ASSERT_TRUE(owner_->Patch("bugs", "m1", J(R"({"team":"web"})")).ok());
+  EXPECT_TRUE(Eventually([&] { return r.Get("bugs", "m1").status().IsNotFound(); }));
+  EXPECT_TRUE(owner_->Get("bugs", "m1").ok());
+  EXPECT_EQ(FileContents(r).find("m1"), std::string::npos);
+  // Into the where: arrives whole (fields written before it moved in too).
+  ASSERT_TRUE(owner_->Patch("bugs", "w1", J(R"({"team":"mobile"})")).ok());
+  EXPECT_TRUE(Eventually([&] { return r.Get("bugs", "w1").ok(); }));
+  EXPECT_EQ(*r.Get("bugs", "w1"), J(R"({"title":"css","team":"mobile"})"));
+  // Deleted at the owner: gone from the replica.
+  ASSERT_TRUE(owner_->Delete("bugs", "w1").ok());
+  EXPECT_TRUE(Eventually([&] { return r.Get("bugs", "w1").status().IsNotFound(); }));
+  EXPECT_TRUE(Eventually([&] {
+    std::lock_guard<std::mutex> l(mu);
+    return events.size() >= 4;
+  }));
+}
+
+TEST_F(CrossAppTest, WritesAreCheckedLocallyAndByTheOwner) {
+  Share();
+  auto dash = Connect(dash_key_, "dash.blazedb");
+  ASSERT_TRUE(dash->WaitForCatchUp(10s).ok());
+  Database& r = dash->db();
+  // Granted read-write: travels to the owner.
+  ASSERT_TRUE(r.Put("comments", "c2", J(R"({"text":"from the dashboard"})")).ok());
+  EXPECT_TRUE(Eventually([&] { return owner_->Get("comments", "c2").ok(); }));
+  // Read-only collection, denied collection: refused before anything is written.
+  Status s = r.Patch("bugs", "m1", J(R"({"title":"hacked"})"));
+  EXPECT_EQ(s.code(), StatusCode::kPermissionDenied) << s.ToString();
+  EXPECT_EQ(r.Put("secrets", "s2", J("{}")).code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(*r.Get("bugs", "m1"), J(R"({"title":"crash","team":"mobile"})"));
+  // A client that skips the local check anyway: the owner refuses the change,
+  // applies nothing of it, and keeps the link up for allowed changes.
+  DatabaseAccess::SetWriteGuard(r, nullptr);
+  ASSERT_TRUE(r.Transaction([](Txn& t) -> Status {
+    BLAZE_RETURN_IF_ERROR(t.Put("comments", "c3", J(R"({"text":"sneaky"})")));
+    return t.Patch("bugs", "m1", J(R"({"title":"hacked"})"));
+  }).ok());
+  EXPECT_TRUE(Eventually([&] { return dash->status().changes_refused == 1; }));
+  EXPECT_NE(dash->status().last_error.find("refused"), std::string::npos) << dash->status().last_error;
+  EXPECT_EQ(*(*owner_->Get("bugs", "m1")).Find("title"), Value("crash"));
+  EXPECT_TRUE(owner_->Get("comments", "c3").status().IsNotFound());  // the whole change, not half
+  ASSERT_TRUE(r.Put("comments", "c4", J(R"({"text":"still connected"})")).ok());
+  EXPECT_TRUE(Eventually([&] { return owner_->Get("comments", "c4").ok(); }));
+  auto conns = share_->Connections();
+  ASSERT_EQ(conns.size(), 1u);
+  EXPECT_EQ(conns[0].changes_refused, 1u);
+  EXPECT_TRUE(conns[0].live);
+}
+
+TEST_F(CrossAppTest, UnregisteredKeysAndSecondOwnersAreRefused) {
+  Share();
+  KeyPair stranger = *GenerateKeyPair();
+  auto r = ConnectToSharedDB(group_, "bugs.blazedb", stranger, dir_.File("x.blazedb"));
+  EXPECT_EQ(r.status().code(), StatusCode::kPermissionDenied);
+  // A raw client with an unknown key: the handshake fails.
+  auto stream = ConnectUnixSocket(share_->socket_path());
+  ASSERT_TRUE(stream.ok());
+  TrustStore trust;
+  trust.Add(owner_key_.public_key, {"bugtracker", {}});
+  ChannelOptions o;
+  o.identity = stranger;
+  o.trust = &trust;
+  o.database = "cross-app:bugs.blazedb";
+  EXPECT_FALSE(SecureChannel::Connect(o, std::move(stream).value()).ok());
+  // One owner per database in a group.
+  auto other = testing::OpenOrDie(dir_.File("other") + ".blazedb");
+  CrossAppOptions co;
+  co.db_name = "bugs.blazedb";
+  auto second = EnableCrossAppSync(*other, group_, owner_key_, policy_, co);
+  EXPECT_FALSE(second.ok());
+  EXPECT_NE(second.status().ToString().find("already shared"), std::string::npos) << second.status().ToString();
+}
+
+TEST_F(CrossAppTest, APolicyChangeTakesEffectWithoutReconnecting) {
+  Share();
+  auto dash = Connect(dash_key_, "dash.blazedb");
+  ASSERT_TRUE(dash->WaitForCatchUp(10s).ok());
+  Database& r = dash->db();
+  ExportPolicy p = policy_;
+  p.apps["dashboard"].collections.erase("comments");                  // hidden now
+  p.apps["dashboard"].collections["bugs"].fields.exclude.clear();      // internalNotes visible now
+  p.apps["dashboard"].collections["bugs"].where = "";                  // every team
+  ASSERT_TRUE(share_->SetPolicy(p).ok());
+  EXPECT_TRUE(Eventually([&] { return r.Get("comments", "c1").status().IsNotFound() && r.Get("bugs", "w1").ok(); }));
+  EXPECT_EQ(*(*r.Get("bugs", "m1")).Find("internalNotes"), Value("ssh key"));
+  EXPECT_EQ(r.Put("comments", "c9", J("{}")).code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(dash->status().connects, 1u);
+}
+
+TEST_F(CrossAppTest, BothSidesCatchUpAfterTheOwnerWasAway) {
+  Share();
+  auto dash = Connect(dash_key_, "dash.blazedb");
+  ASSERT_TRUE(dash->WaitForCatchUp(10s).ok());
+  share_.reset();  // the owner goes away
+  Database& r = dash->db();
+  EXPECT_TRUE(Eventually([&] { return !dash->status().connected; }));
+  // The replica keeps serving reads, and writes where granted.
+  EXPECT_EQ(*r.Count("bugs"), 1);
+  ASSERT_TRUE(r.Put("comments", "offline", J(R"({"text":"written while away"})")).ok());
+  ASSERT_TRUE(owner_->Put("bugs", "m2", J(R"({"title":"new","team":"mobile"})")).ok());
+  Share();
+  EXPECT_TRUE(Eventually([&] { return r.Get("bugs", "m2").ok() && owner_->Get("comments", "offline").ok(); }));
+  EXPECT_EQ(dash->status().connects, 2u);
+}
+
+TEST_F(CrossAppTest, ARestartedReaderResumesFromItsCheckpoint) {
+  for (int i = 0; i < 300; ++i) {
+    ASSERT_TRUE(owner_->Put("comments", "k" + std::to_string(i), J(R"({"text":"x"})")).ok());
+  }
+  Share();
+  auto dash = Connect(dash_key_, "dash.blazedb");
+  ASSERT_TRUE(dash->WaitForCatchUp(10s).ok());
+  EXPECT_GE(dash->status().records_received, 300u);
+  dash.reset();
+  ASSERT_TRUE(owner_->Put("comments", "after", J(R"({"text":"y"})")).ok());
+  dash = Connect(dash_key_, "dash.blazedb");
+  ASSERT_TRUE(dash->WaitForCatchUp(10s).ok());
+  EXPECT_TRUE(dash->db().Get("comments", "after").ok());
+  EXPECT_EQ(dash->status().records_received, 1u);  // only what it lacked
+  EXPECT_EQ(*dash->db().Count("comments"), 302);
+}
+
+}  // namespace
+}  // namespace blaze
