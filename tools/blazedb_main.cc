@@ -134,6 +134,23 @@ int main(int argc, char** argv) {
   auto* group_list = group->add_subcommand("list", "Print the registered apps as JSON lines");
   group_list->add_option("DIR", group_dir, "group directory")->required();
 
+  std::string identity_file, policy_file, shared_name, replica_path;
+  auto* share = app.add_subcommand("share", "Serve DB to the apps of a group until interrupted (SIGHUP reloads the policy)");
+  share->add_option("DB", db)->required();
+  share->add_option("--group", group_dir, "app group directory")->required();
+  share->add_option("--identity", identity_file, "this app's key file (registered in the group)")->required();
+  share->add_option("--policy", policy_file, "export policy JSON file")->required();
+  bool connect_once = false;
+  int connect_timeout_ms = 30000;
+  auto* connect = app.add_subcommand("connect", "Keep a local replica of a shared database");
+  connect->add_option("--group", group_dir, "app group directory")->required();
+  connect->add_option("--db", shared_name, "shared database name, e.g. bugs.blazedb")->required();
+  connect->add_option("--identity", identity_file, "this app's key file (registered in the group)")->required();
+  connect->add_option("--replica", replica_path, "the replica file (created if missing)")->required();
+  connect->add_flag("--once", connect_once, "catch up once, then exit");
+  connect->add_option("--timeout-ms", connect_timeout_ms, "with --once: give up after this long (default 30000)")
+      ->check(CLI::PositiveNumber);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -166,6 +183,8 @@ int main(int argc, char** argv) {
   else if (*group_init) s = GroupInit(group_dir);
   else if (*group_add) s = GroupAdd(group_dir, app_name, public_key);
   else if (*group_list) s = GroupList(group_dir);
+  else if (*share) s = Share(db, group_dir, identity_file, policy_file);
+  else if (*connect) s = Connect(group_dir, shared_name, identity_file, replica_path, connect_once, connect_timeout_ms);
   if (!s.ok()) return Fail(s.message().empty() ? s.ToString() : s.message(), ExitCodeFor(s));
   return 0;
 }

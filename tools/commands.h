@@ -63,6 +63,14 @@ Status Sync(const std::vector<std::string>& paths);
 // The change log as JSON lines; only changes with seq > since_seq.
 Status Changes(const std::string& db, uint64_t since_seq);
 
+// Serves DB to the apps of a group until interrupted (SIGHUP reloads the
+// policy file); docs/cross-app.md.
+Status Share(const std::string& db, const std::string& group, const std::string& key_file,
+             const std::string& policy_file);
+// Keeps a replica of a shared database until interrupted, or (once) until
+// it has caught up.
+Status Connect(const std::string& group, const std::string& db_name, const std::string& key_file,
+               const std::string& replica, bool once, int timeout_ms);
 // Prunes the change log and purges tombstones (docs/sync-protocol.md); prints
 // what it removed as JSON.
 Status Compact(const std::string& db, int64_t log_horizon_ms, int64_t tombstone_horizon_ms);

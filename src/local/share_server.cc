@@ -280,8 +280,9 @@ struct CrossAppShare::Impl::Session : std::enable_shared_from_this<Session> {
         // later changes still follow in order.
         ++refused;
         c.ops.clear();
-        Queue(sync::ErrorMsg{"change " + c.origin.ToHex() + ":" + std::to_string(c.seq) + " refused: " + ok.ToString()});
-        owner->Log("cross-app: " + ok.ToString());
+        std::string why = "change " + c.origin.ToHex() + ":" + std::to_string(c.seq) + " refused: " + ok.ToString();
+        owner->Log("cross-app: " + why);
+        Queue(sync::ErrorMsg{std::move(why)});
       }
     }
     store::BatchResult r = DatabaseAccess::ApplyBatch(*owner->db_, changes, owner->options_.max_drift_ms);

@@ -87,7 +87,8 @@ class SharedReplica::Impl {
       Seq acked = 0;
       {
         std::lock_guard<std::mutex> l(mu_);
-        ready = connected_ && owner_hello_;
+        // Not while a merge is being applied: its counts are not in yet.
+        ready = connected_ && owner_hello_ && !applying_;
         target = owner_vv_;
         acked = acked_own_;
       }
@@ -273,12 +274,19 @@ class SharedReplica::Impl {
     store::Snapshot snap = std::move(in.snap);
     const uint64_t batch = in.batch;
     in = {};
-    BLAZE_ASSIGN_OR_RETURN(size_t merged, DatabaseAccess::ApplySnapshot(*db_, snap, options_.max_drift_ms));
-    BLAZE_ASSIGN_OR_RETURN(VersionVector vv, DatabaseAccess::GetVersionVector(*db_));
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      applying_ = true;
+    }
+    auto merged = DatabaseAccess::ApplySnapshot(*db_, snap, options_.max_drift_ms);
+    auto vv = DatabaseAccess::GetVersionVector(*db_);
     std::lock_guard<std::mutex> l(mu_);
+    applying_ = false;
+    if (!merged.ok()) return merged.status();
+    if (!vv.ok()) return vv.status();
     ++status_.batches_applied;
-    status_.records_received += merged;
-    control_.push_back(sync::Ack{batch, std::move(vv)});
+    status_.records_received += *merged;
+    control_.push_back(sync::Ack{batch, std::move(vv).value()});
     cv_.notify_all();
     return Status::Ok();
   }
@@ -349,6 +357,7 @@ class SharedReplica::Impl {
   std::unique_ptr<SecureChannel> ch_;
   bool connected_ = false;
   bool owner_hello_ = false;
+  bool applying_ = false;   // a state batch is being merged
   VersionVector owner_vv_;  // the owner's vector when it said hello
   Seq acked_own_ = 0;       // our changes the owner holds
   Seq sent_own_ = 0;
