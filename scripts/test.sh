@@ -31,7 +31,7 @@ step "libFuzzer targets (${fuzz_seconds}s each)"
 CC=clang CXX=clang++ scripts/build.sh build/fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBLAZE_FUZZ=ON \
   -DBLAZE_BUILD_TESTS=OFF -DBLAZE_BUILD_BENCH=OFF -DBLAZE_BUILD_TOOLS=OFF
 for t in fuzz_blaze_binary fuzz_record_state fuzz_change_ops fuzz_query fuzz_frame_decoder fuzz_hello \
-         fuzz_handshake_responder fuzz_export_policy; do
+         fuzz_handshake_responder fuzz_export_policy fuzz_sync_message; do
   corpus=build/fuzz/corpus/$t
   mkdir -p "$corpus"
   [ -d "fuzz/corpus/$t" ] && cp -n fuzz/corpus/$t/* "$corpus"/ 2>/dev/null || true

@@ -8,6 +8,7 @@
 #ifndef BLAZE_RECORD_ID_H_
 #define BLAZE_RECORD_ID_H_
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -27,6 +28,12 @@ Status ValidateRecordId(std::string_view id);
 // For a generated id, the millisecond timestamp it carries; nullopt if `id`
 // is not in the generated form.
 std::optional<int64_t> GeneratedIdMillis(std::string_view id);
+
+// The 16 bytes (big-endian: 6 of milliseconds, 10 random) of an id in the
+// generated form — exactly: UnpackGeneratedId gives the same text back — or
+// nullopt. The sync wire format sends generated ids this way.
+std::optional<std::array<uint8_t, 16>> PackGeneratedId(std::string_view id);
+std::string UnpackGeneratedId(const std::array<uint8_t, 16>& raw);
 
 // Makes time-sortable ids. Not thread-safe: callers serialize (Database does).
 class RecordIdGenerator {

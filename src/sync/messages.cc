@@ -3,7 +3,11 @@
 
 #include <map>
 
+#include <cstring>
+
+#include "blaze/record_id.h"
 #include "value/binary_codec.h"
+#include "value/utf8.h"
 
 namespace blaze::sync {
 namespace {
@@ -35,6 +39,55 @@ Status ReadVector(Reader& r, VersionVector* vv) {
   return Status::Ok();
 }
 
+// Changes bodies (docs/sync-protocol.md, "changes"): origins and names
+// (collection and field names) are listed once per message and referred to by
+// index; seq and hlc are delta-coded; a generated record id travels as its
+// timestamp (delta-coded against the previous one) and 10 random bytes.
+constexpr uint8_t kOpTypeMask = 0x03;
+constexpr uint8_t kOpPackedId = 0x04;
+
+class NameTable {
+ public:
+  uint64_t Index(const std::string& name) {
+    auto [it, added] = index_.emplace(name, names_.size());
+    if (added) names_.push_back(&it->first);
+    return it->second;
+  }
+  const std::vector<const std::string*>& names() const { return names_; }
+
+ private:
+  std::map<std::string, uint64_t> index_;
+  std::vector<const std::string*> names_;
+};
+
+void PutOps(Writer& w, const std::vector<store::Op>& ops, NameTable& names, int64_t* prev_ms) {
+  w.PutVarint(ops.size());
+  for (const auto& op : ops) {
+    auto packed = PackGeneratedId(op.id);
+    w.PutByte(static_cast<uint8_t>(op.type) | (packed ? kOpPackedId : 0));
+    w.PutVarint(names.Index(op.collection));
+    if (packed) {
+      int64_t ms = 0;
+      for (int i = 0; i < 6; ++i) ms = (ms << 8) | (*packed)[i];
+      w.PutVarint(value::ZigZag(ms - *prev_ms));
+      *prev_ms = ms;
+      w.PutRaw(std::string_view(reinterpret_cast<const char*>(packed->data() + 6), 10));
+    } else {
+      w.PutLengthPrefixed(op.id);
+    }
+    if (op.type == store::Op::Type::kPut) {
+      w.PutVarint(op.fields.size());
+      for (const auto& [name, v] : op.fields) {
+        w.PutVarint(names.Index(name));
+        value::AppendValue(w, v);
+      }
+    } else if (op.type == store::Op::Type::kUnset) {
+      w.PutVarint(op.names.size());
+      for (const auto& name : op.names) w.PutVarint(names.Index(name));
+    }
+  }
+}
+
 void PutChanges(Writer& w, const ChangesMsg& m) {
   w.PutVarint(m.batch);
   std::map<NodeId, uint64_t> index;
@@ -44,36 +97,111 @@ void PutChanges(Writer& w, const ChangesMsg& m) {
   }
   w.PutVarint(origins.size());
   for (NodeId o : origins) w.PutFixed64(o.value);
-  w.PutVarint(m.changes.size());
+  // The changes first, into a side buffer, to learn the names they use.
+  std::string body;
+  Writer b(&body);
+  NameTable names;
+  b.PutVarint(m.changes.size());
   std::map<NodeId, Seq> prev_seq;
   uint64_t prev_hlc = 0;
+  int64_t prev_ms = 0;
   for (const auto& c : m.changes) {
-    w.PutVarint(index[c.origin]);
+    b.PutVarint(index[c.origin]);
     Seq base = prev_seq.count(c.origin) ? prev_seq[c.origin] : 0;
-    w.PutVarint(value::ZigZag(static_cast<int64_t>(c.seq - base)));
-    w.PutVarint(value::ZigZag(static_cast<int64_t>(c.hlc.value - prev_hlc)));
+    b.PutVarint(value::ZigZag(static_cast<int64_t>(c.seq - base)));
+    b.PutVarint(value::ZigZag(static_cast<int64_t>(c.hlc.value - prev_hlc)));
     prev_seq[c.origin] = c.seq;
     prev_hlc = c.hlc.value;
-    w.PutLengthPrefixed(store::EncodeOps(c.ops));
+    PutOps(b, c.ops, names, &prev_ms);
   }
+  w.PutVarint(names.names().size());
+  for (const std::string* n : names.names()) w.PutLengthPrefixed(*n);
+  w.PutRaw(body);
+}
+
+Status ReadOps(Reader& r, const std::vector<std::string>& names, int64_t* prev_ms, std::vector<store::Op>* ops) {
+  uint64_t n_ops;
+  if (!r.ReadVarint(&n_ops) || n_ops > r.remaining() / 3) return Corrupt("bad op count");
+  auto name = [&](std::string* out) {
+    uint64_t idx;
+    if (!r.ReadVarint(&idx) || idx >= names.size()) return false;
+    *out = names[idx];
+    return true;
+  };
+  for (uint64_t i = 0; i < n_ops; ++i) {
+    store::Op op;
+    uint8_t head;
+    if (!r.ReadByte(&head) || (head & ~(kOpTypeMask | kOpPackedId)) || (head & kOpTypeMask) == 0) {
+      return Corrupt("bad op header");
+    }
+    op.type = static_cast<store::Op::Type>(head & kOpTypeMask);
+    if (!name(&op.collection) || op.collection.empty()) return Corrupt("bad collection");
+    if (head & kOpPackedId) {
+      uint64_t dms;
+      std::string_view random;
+      if (!r.ReadVarint(&dms) || !r.ReadRaw(10, &random)) return Corrupt("truncated record id");
+      int64_t ms = *prev_ms + value::UnZigZag(dms);
+      if (ms < 0 || ms >= (int64_t{1} << 48)) return Corrupt("bad record id timestamp");
+      *prev_ms = ms;
+      std::array<uint8_t, 16> raw;
+      for (int k = 0; k < 6; ++k) raw[k] = static_cast<uint8_t>(ms >> (8 * (5 - k)));
+      std::memcpy(raw.data() + 6, random.data(), 10);
+      op.id = UnpackGeneratedId(raw);
+    } else {
+      std::string_view id;
+      if (!r.ReadLengthPrefixed(&id) || id.empty() || !value::IsValidUtf8(id)) return Corrupt("bad record id");
+      // A generated id is always sent packed: one spelling per id.
+      if (PackGeneratedId(id)) return Corrupt("generated record id sent unpacked");
+      op.id.assign(id);
+    }
+    uint64_t n;
+    if (op.type == store::Op::Type::kPut) {
+      if (!r.ReadVarint(&n) || n > r.remaining() / 2) return Corrupt("bad field count");
+      for (uint64_t k = 0; k < n; ++k) {
+        std::string field;
+        if (!name(&field)) return Corrupt("bad field name");
+        if (!op.fields.empty() && !(op.fields.rbegin()->first < field)) return Corrupt("fields not in order");
+        Value v;
+        BLAZE_RETURN_IF_ERROR(value::ReadValue(r, &v));
+        op.fields.emplace_hint(op.fields.end(), std::move(field), std::move(v));
+      }
+    } else if (op.type == store::Op::Type::kUnset) {
+      if (!r.ReadVarint(&n) || n == 0 || n > r.remaining()) return Corrupt("bad unset count");
+      for (uint64_t k = 0; k < n; ++k) {
+        std::string field;
+        if (!name(&field)) return Corrupt("bad field name");
+        if (!op.names.empty() && !(op.names.back() < field)) return Corrupt("fields not in order");
+        op.names.push_back(std::move(field));
+      }
+    }
+    ops->push_back(std::move(op));
+  }
+  return Status::Ok();
 }
 
 Status ReadChanges(Reader& r, ChangesMsg* m) {
-  uint64_t n_origins, n;
+  uint64_t n_origins, n_names, n;
   if (!r.ReadVarint(&m->batch)) return Corrupt("bad batch number");
   if (!r.ReadVarint(&n_origins) || n_origins > r.remaining() / 8) return Corrupt("bad origin count");
   std::vector<NodeId> origins(static_cast<size_t>(n_origins));
   for (auto& o : origins) {
     if (!r.ReadFixed64(&o.value) || o.value == 0) return Corrupt("bad origin");
   }
+  if (!r.ReadVarint(&n_names) || n_names > r.remaining()) return Corrupt("bad name count");
+  std::vector<std::string> names;
+  for (uint64_t i = 0; i < n_names; ++i) {
+    std::string_view name;
+    if (!r.ReadLengthPrefixed(&name) || !value::IsValidUtf8(name)) return Corrupt("bad name");
+    names.emplace_back(name);
+  }
   if (!r.ReadVarint(&n) || n > r.remaining() / 4) return Corrupt("bad change count");
   std::map<NodeId, Seq> prev_seq;
   uint64_t prev_hlc = 0;
+  int64_t prev_ms = 0;
   for (uint64_t i = 0; i < n; ++i) {
     uint64_t idx, dseq, dhlc;
-    std::string_view ops;
     if (!r.ReadVarint(&idx) || idx >= origins.size()) return Corrupt("bad origin index");
-    if (!r.ReadVarint(&dseq) || !r.ReadVarint(&dhlc) || !r.ReadLengthPrefixed(&ops)) return Corrupt("truncated change");
+    if (!r.ReadVarint(&dseq) || !r.ReadVarint(&dhlc)) return Corrupt("truncated change");
     store::Change c;
     c.origin = origins[idx];
     c.seq = prev_seq[c.origin] + static_cast<Seq>(value::UnZigZag(dseq));
@@ -81,7 +209,7 @@ Status ReadChanges(Reader& r, ChangesMsg* m) {
     if (c.seq == 0) return Corrupt("change with seq 0");
     prev_seq[c.origin] = c.seq;
     prev_hlc = c.hlc.value;
-    BLAZE_ASSIGN_OR_RETURN(c.ops, store::DecodeOps(ops));
+    BLAZE_RETURN_IF_ERROR(ReadOps(r, names, &prev_ms, &c.ops));
     m->changes.push_back(std::move(c));
   }
   return Status::Ok();

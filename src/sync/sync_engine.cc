@@ -36,6 +36,8 @@ class SyncEngine::Core : public std::enable_shared_from_this<Core> {
     uint64_t next_batch = 1;
     uint64_t hello_tick = 0;
     bool checkpoint_dirty = false;  // acks not yet persisted
+    VersionVector last_ack_vv;      // our vector as of the last ack sent
+    uint64_t acks_sent = 0;
     PeerStats stats;
     // Chunks of a snapshot being received (one batch at a time).
     struct {
@@ -250,6 +252,12 @@ class SyncEngine::Core : public std::enable_shared_from_this<Core> {
         continue;
       }
       if (batch.changes.empty()) return;
+      if (!s.in_flight.empty() && batch.changes.size() < options_.busy_batch) {
+        // Busy: let changes gather until an ack arrives (it pumps again)
+        // rather than sending a message each — fewer, fuller messages.
+        s.sent = sent_before;
+        return;
+      }
       batch.batch = s.next_batch++;
       s.in_flight[batch.batch] = tick_;
       s.stats.changes_sent += batch.changes.size();
@@ -335,6 +343,7 @@ class SyncEngine::Core : public std::enable_shared_from_this<Core> {
   void OnChanges(Session& s, const ChangesMsg& m) {
     VersionVector planned = local_vv_;
     std::vector<store::Change> ready;
+    bool duplicates = false;
     for (const store::Change& c : m.changes) {
       // The peer holds what it sends: never send it back.
       Seq& theirs = s.remote_vv[c.origin];
@@ -345,6 +354,7 @@ class SyncEngine::Core : public std::enable_shared_from_this<Core> {
       Seq have = Get(planned, c.origin);
       if (c.seq <= have) {
         ++s.stats.duplicates;
+        duplicates = true;
       } else if (c.seq > have + 1) {
         Hold(s, c);
       } else {
@@ -355,7 +365,24 @@ class SyncEngine::Core : public std::enable_shared_from_this<Core> {
     }
     Status st = ApplyReady(s, ready);
     if (!st.ok()) return Fail(s, st);
-    Send(s, Ack{m.batch, local_vv_});
+    Send(s, Ack{m.batch, AckVector(s, duplicates)});
+  }
+
+  // What an ack carries: the entries of our vector that moved since the last
+  // ack to this peer (the sender merges by max, so that is enough) — or the
+  // whole vector when the batch held duplicates (the sender's idea of what we
+  // hold is stale: an ack got lost) and every 64th ack.
+  VersionVector AckVector(Session& s, bool full) {
+    VersionVector out;
+    if (full || s.acks_sent++ % 64 == 0) {
+      out = local_vv_;
+    } else {
+      for (const auto& [origin, seq] : local_vv_) {
+        if (Get(s.last_ack_vv, origin) != seq) out.emplace(origin, seq);
+      }
+    }
+    s.last_ack_vv = local_vv_;
+    return out;
   }
 
   void Hold(Session& s, const store::Change& c) {

@@ -51,6 +51,7 @@ struct SyncOptions {
   int64_t max_drift_ms = 5 * 60 * 1000;  // remote clocks further ahead are refused
   size_t max_held = 100'000;             // out-of-order changes kept waiting, per engine
   int retransmit_ticks = 3;              // ticks before an unacknowledged batch is resent
+  size_t busy_batch = 32;                // with batches in flight, send only this many changes or more
 };
 
 // Per-peer figures, for tests, the CLI and (later) the topology view.

@@ -40,6 +40,35 @@ std::optional<int64_t> GeneratedIdMillis(std::string_view id) {
   return static_cast<int64_t>(ms);
 }
 
+std::optional<std::array<uint8_t, 16>> PackGeneratedId(std::string_view id) {
+  if (id.size() != kGeneratedIdLength) return std::nullopt;
+  std::array<uint8_t, 16> raw{};
+  int bit = -2;  // the 26 digits hold 130 bits; the first two must be zero
+  for (size_t d = 0; d < kGeneratedIdLength; ++d) {
+    int v = CrockfordDigit(id[d]);
+    if (v < 0 || (d == 0 && v > 7)) return std::nullopt;
+    for (int k = 4; k >= 0; --k, ++bit) {
+      if (bit >= 0 && ((v >> k) & 1)) raw[bit / 8] |= static_cast<uint8_t>(0x80 >> (bit % 8));
+    }
+  }
+  return raw;
+}
+
+std::string UnpackGeneratedId(const std::array<uint8_t, 16>& raw) {
+  // Big-endian 128-bit number -> 26 base32 digits (first holds 3 bits).
+  std::string out(kGeneratedIdLength, '0');
+  int bit = -2;  // 130 bits of digits, the first two are always zero
+  for (size_t d = 0; d < kGeneratedIdLength; ++d) {
+    int v = 0;
+    for (int k = 0; k < 5; ++k, ++bit) {
+      v <<= 1;
+      if (bit >= 0) v |= (raw[bit / 8] >> (7 - bit % 8)) & 1;
+    }
+    out[d] = kCrockford[v];
+  }
+  return out;
+}
+
 std::string RecordIdGenerator::Next() {
   int64_t now = clock_->NowMillis();
   if (now < 0) now = 0;
@@ -55,23 +84,11 @@ std::string RecordIdGenerator::Next() {
   }
   last_ms_ = now;
 
-  uint8_t raw[16];
+  std::array<uint8_t, 16> raw;
   uint64_t ms = static_cast<uint64_t>(now) & ((uint64_t{1} << 48) - 1);
   for (int i = 0; i < 6; ++i) raw[i] = static_cast<uint8_t>(ms >> (8 * (5 - i)));
-  std::memcpy(raw + 6, last_random_, 10);
-
-  // Big-endian 128-bit number -> 26 base32 digits (first holds 3 bits).
-  std::string out(kGeneratedIdLength, '0');
-  int bit = -2;  // 130 bits of digits, the first two are always zero
-  for (size_t d = 0; d < kGeneratedIdLength; ++d) {
-    int v = 0;
-    for (int k = 0; k < 5; ++k, ++bit) {
-      v <<= 1;
-      if (bit >= 0) v |= (raw[bit / 8] >> (7 - bit % 8)) & 1;
-    }
-    out[d] = kCrockford[v];
-  }
-  return out;
+  std::memcpy(raw.data() + 6, last_random_, 10);
+  return UnpackGeneratedId(raw);
 }
 
 }  // namespace blaze
