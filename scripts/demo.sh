@@ -33,3 +33,27 @@ printf '\n$ %s\n' "$bin query bugs.blazedb bugs 'status =='   # a bad query"
 "$bin" query bugs.blazedb bugs 'status ==' || echo "(exit code $?)"
 printf '\n$ %s\n' "$bin get bugs.blazedb bugs nope   # a missing record"
 "$bin" get bugs.blazedb bugs nope || echo "(exit code $?)"
+# Compaction: the log shrinks, a new replica is bootstrapped from a snapshot.
+run "$bin" compact bugs.blazedb --log-horizon-ms 0
+run "$bin" init tablet.blazedb
+run "$bin" sync bugs.blazedb tablet.blazedb
+run "$bin" count tablet.blazedb bugs
+# Cross-app sync: BugTracker shares bugs.blazedb with Dashboard through an app group.
+run "$bin" group init grp
+"$bin" keygen bugtracker.key >/dev/null
+"$bin" keygen dashboard.key >/dev/null
+run "$bin" group add grp bugtracker "$("$bin" pubkey bugtracker.key)"
+run "$bin" group add grp dashboard "$("$bin" pubkey dashboard.key)"
+cat > policy.json <<'JSON'
+{ "apps": { "dashboard": { "collections": {
+    "bugs": { "access": "read", "fields": { "exclude": ["tags"] }, "where": "priority >= 2" } } } } }
+JSON
+printf '\n$ %s\n' "$bin share bugs.blazedb --group grp --identity bugtracker.key --policy policy.json &"
+"$bin" share bugs.blazedb --group grp --identity bugtracker.key --policy policy.json >share.out 2>/dev/null &
+owner=$!
+for _ in $(seq 1 100); do [ -s share.out ] && break; sleep 0.05; done
+cat share.out
+run "$bin" connect --group grp --db bugs.blazedb --identity dashboard.key --replica dash.blazedb --once
+run "$bin" export dash.blazedb bugs
+kill "$owner"
+wait "$owner" 2>/dev/null || true

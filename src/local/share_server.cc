@@ -81,8 +81,9 @@ class CrossAppShare::Impl {
  private:
   friend struct Session;
   void AcceptLoop();
+  // Quiet once stopping: closing our own connections is not news.
   void Log(const std::string& what) const {
-    if (options_.log) options_.log(what);
+    if (options_.log && !stop_) options_.log(what);
   }
 
   Database* db_;
@@ -154,6 +155,7 @@ struct CrossAppShare::Impl::Session : std::enable_shared_from_this<Session> {
   // --- rx thread --------------------------------------------------------
   void RunReceiver() {
     auto opts = local::CrossAppChannelOptions(owner->identity_, trust.get(), owner->claim_.db_name(), owner->options_);
+    opts.log = [o = owner](std::string_view why) { o->Log(std::string(why)); };
     auto accepted = SecureChannel::Accept(opts, std::move(stream));
     if (!accepted.ok()) {
       Close("handshake failed: " + accepted.status().ToString());

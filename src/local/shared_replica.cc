@@ -12,6 +12,7 @@
 // owner resumes from there. The grant is kept in the file too, so writes are
 // checked locally even while the owner is not running.
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <map>
@@ -41,6 +42,7 @@ class SharedReplica::Impl {
         options_(std::move(options)), app_(std::move(app)), db_(std::move(db)), self_(db_->node_id()) {}
 
   ~Impl() {
+    stopping_ = true;
     {
       std::lock_guard<std::mutex> l(mu_);
       stop_ = true;
@@ -109,8 +111,9 @@ class SharedReplica::Impl {
   }
 
  private:
+  // Quiet once stopping: closing our own channel is not news.
   void Log(const std::string& what) {
-    if (options_.log) options_.log(what);
+    if (options_.log && !stopping_) options_.log(what);
   }
 
   Status InstallGrant(const std::string& json, bool persist) {
@@ -175,6 +178,7 @@ class SharedReplica::Impl {
     BLAZE_ASSIGN_OR_RETURN(auto stream, ConnectUnixSocket(path));
     BLAZE_ASSIGN_OR_RETURN(auto trust, local::GroupTrustStore(group_));
     auto opts = local::CrossAppChannelOptions(identity_, trust.get(), db_name_, options_);
+    opts.log = [this](std::string_view why) { Log(std::string(why)); };
     BLAZE_ASSIGN_OR_RETURN(std::unique_ptr<SecureChannel> ch, SecureChannel::Connect(opts, std::move(stream)));
     BLAZE_ASSIGN_OR_RETURN(VersionVector vv, DatabaseAccess::GetVersionVector(*db_));
     {
@@ -346,6 +350,7 @@ class SharedReplica::Impl {
   NodeId self_;
   uint64_t hook_ = 0;
   std::thread conn_;
+  std::atomic<bool> stopping_{false};
 
   std::mutex grant_mu_;
   std::shared_ptr<const policy::AppPolicy> grant_;
