@@ -54,6 +54,7 @@ Database::Impl::Impl(const Options& options, std::string path, store::OpenedFile
 
 Database::Impl::~Impl() {
   watcher_.reset();  // joins the watcher thread before the connection goes
+  checkpointer_.reset();
 }
 
 Status Database::Impl::CheckNotInTransaction(const char* what) const {
@@ -73,6 +74,10 @@ Result<std::unique_ptr<Database>> Database::Open(const Options& options, const s
   if (opts.random == nullptr) opts.random = SystemRandom();
   BLAZE_ASSIGN_OR_RETURN(store::OpenedFile file, store::OpenDatabaseFile(opts, path, opts.random));
   auto impl = std::make_unique<Impl>(opts, opts.in_memory ? std::string(":memory:") : path, std::move(file));
+  if (!opts.in_memory) {
+    BLAZE_ASSIGN_OR_RETURN(impl->checkpointer_,
+                           store::Checkpointer::Start(impl->conn_.get(), path, opts.busy_timeout_ms));
+  }
   return std::unique_ptr<Database>(new Database(std::move(impl)));
 }
 

@@ -24,6 +24,7 @@
 #include "blaze/record_id.h"
 #include "query/query.h"
 #include "store/catalog.h"
+#include "store/checkpointer.h"
 #include "store/change.h"
 #include "store/hybrid_clock.h"
 #include "store/record_state.h"
@@ -107,6 +108,7 @@ class Database::Impl {
   bool local_commit_ = false;                  // a commit the watcher has not looked at
   int64_t data_version_ = -1;                  // last PRAGMA data_version seen
   std::shared_ptr<store::Watcher> watcher_;    // created on the first Watch
+  std::unique_ptr<store::Checkpointer> checkpointer_;  // files only: WAL checkpoints off the commit path
   // Exact events of this process's commits, by local seq, captured by the
   // write path while watchers exist; CollectEvents prefers them to re-reading
   // records (which only shows their latest state).

@@ -1,0 +1,55 @@
+// checkpointer.cc — see checkpointer.h.
+#include "store/checkpointer.h"
+
+namespace blaze::store {
+
+Result<std::unique_ptr<Checkpointer>> Checkpointer::Start(Connection* conn, const std::string& path,
+                                                          int busy_timeout_ms) {
+  BLAZE_ASSIGN_OR_RETURN(auto own, Connection::Open(path, SQLITE_OPEN_READWRITE));
+  BLAZE_RETURN_IF_ERROR(own->Exec("PRAGMA busy_timeout=" + std::to_string(busy_timeout_ms)));
+  std::unique_ptr<Checkpointer> c(new Checkpointer(conn, std::move(own)));
+  sqlite3_wal_hook(conn->raw(), &Checkpointer::OnWal, c.get());
+  c->thread_ = std::thread([p = c.get()] { p->Run(); });
+  return c;
+}
+
+Checkpointer::~Checkpointer() {
+  sqlite3_wal_hook(conn_->raw(), nullptr, nullptr);
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+int Checkpointer::OnWal(void* self, sqlite3* db, const char* name, int pages) {
+  auto* c = static_cast<Checkpointer*>(self);
+  if (pages >= kFallbackPages) {
+    // Far behind: do what SQLite's own automatic checkpoint would.
+    sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+  } else if (pages >= kCheckpointPages) {
+    {
+      std::lock_guard<std::mutex> l(c->mu_);
+      c->wake_ = true;
+    }
+    c->cv_.notify_one();
+  }
+  return SQLITE_OK;
+}
+
+void Checkpointer::Run() {
+  while (true) {
+    {
+      std::unique_lock<std::mutex> l(mu_);
+      cv_.wait(l, [&] { return stop_ || wake_; });
+      if (stop_) return;
+      wake_ = false;
+    }
+    // PASSIVE: copies what no reader still needs; never waits, never blocks.
+    // A busy or partial result is fine: the next signal tries again.
+    sqlite3_wal_checkpoint_v2(own_->raw(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+  }
+}
+
+}  // namespace blaze::store
