@@ -30,7 +30,7 @@ std::unique_ptr<HandshakeState> Make(bool initiator) {
   c.initiator = initiator;
   c.prologue = *protocol::BuildPrologue({1}, "fuzz");
   c.local_static = initiator ? kInitStatic : kRespStatic;
-  c.fixed_ephemeral = (initiator ? kInitEphemeral : kRespEphemeral).private_key;
+  c.fixed_ephemeral = initiator ? kInitEphemeral : kRespEphemeral;
   return HandshakeState::Create(c).value();
 }
 
