@@ -2,13 +2,16 @@
 // decides whether the peer is trusted (docs/protocol.md, "Handshake").
 //
 //   initiator                                responder
-//   kHandshake  -> e                    --->
-//                                       <---  kHandshake  <- e, ee, s, es, Hello
+//   kHandshake  -> e, version offer     --->
+//                                       <---  kHandshake  <- e, ee, s, es, Hello (its versions, the choice)
 //   kHandshake  -> s, se, Hello         --->
 //                                       <---  sealed kAccept (or sealed kError, then close)
 //
-// A side that fails before it has transport keys sends a plaintext kError
-// with only an error code, then closes. Called once per channel, on the
+// The responder chooses the highest version in both lists, or refuses with
+// a plaintext kError "no-common-version"; each side checks the other's
+// lists and choice (protocol/version_offer.h). A side that fails before it
+// has transport keys sends a plaintext kError with only an error code, then
+// closes. Called once per channel, on the
 // thread that opens it.
 #ifndef BLAZE_TRANSPORT_CHANNEL_HANDSHAKE_H_
 #define BLAZE_TRANSPORT_CHANNEL_HANDSHAKE_H_
