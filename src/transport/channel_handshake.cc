@@ -115,7 +115,7 @@ Status CheckInitiatorHello(const std::vector<uint8_t>& offer, uint8_t chosen, co
 }
 
 Result<HandshakeOutcome> Run(const ChannelOptions& options, bool initiator, ByteStream* stream, FrameReader* reader,
-                             Progress* progress, HandshakeOutcome* out) {
+                             const KeyPair* fixed_ephemeral, Progress* progress, HandshakeOutcome* out) {
   if (options.trust == nullptr) return Status::InvalidArgument("ChannelOptions.trust is required");
   BLAZE_ASSIGN_OR_RETURN(const std::vector<uint8_t> ours, protocol::CanonicalVersions(options.versions));
   const auto deadline = std::chrono::steady_clock::now() + options.handshake_timeout;
@@ -124,6 +124,7 @@ Result<HandshakeOutcome> Run(const ChannelOptions& options, bool initiator, Byte
   config.initiator = initiator;
   BLAZE_ASSIGN_OR_RETURN(config.prologue, protocol::BuildPrologue(options.database));
   config.local_static = options.identity;
+  if (fixed_ephemeral != nullptr) config.fixed_ephemeral = *fixed_ephemeral;
   BLAZE_ASSIGN_OR_RETURN(std::unique_ptr<crypto::HandshakeState> hs, crypto::HandshakeState::Create(config));
   protocol::Hello hello{ours, 0, options.node_name, options.capabilities};
 
@@ -228,10 +229,10 @@ Result<HandshakeOutcome> Run(const ChannelOptions& options, bool initiator, Byte
 }  // namespace
 
 Result<HandshakeOutcome> RunHandshake(const ChannelOptions& options, bool initiator, ByteStream* stream,
-                                      FrameReader* reader) {
+                                      FrameReader* reader, const KeyPair* fixed_ephemeral) {
   Progress progress;
   HandshakeOutcome outcome;
-  Result<HandshakeOutcome> r = Run(options, initiator, stream, reader, &progress, &outcome);
+  Result<HandshakeOutcome> r = Run(options, initiator, stream, reader, fixed_ephemeral, &progress, &outcome);
   if (!r.ok()) {
     if (options.log) options.log("handshake failed: " + r.status().ToString());
     // Where nothing was said yet and no transport keys exist, say only that it failed.

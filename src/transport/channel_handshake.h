@@ -32,8 +32,10 @@ struct HandshakeOutcome {
   std::array<uint8_t, 32> handshake_hash{};
 };
 
+// `fixed_ephemeral`: tests and fuzzing only (reproducible handshakes); a
+// real channel passes nothing and gets a fresh ephemeral key.
 Result<HandshakeOutcome> RunHandshake(const ChannelOptions& options, bool initiator, ByteStream* stream,
-                                      FrameReader* reader);
+                                      FrameReader* reader, const KeyPair* fixed_ephemeral = nullptr);
 
 }  // namespace blaze::transport
 
