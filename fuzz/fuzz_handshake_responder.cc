@@ -24,7 +24,7 @@
 // run pays only for the DH operations the handshake itself performs.
 #include <cstdint>
 #include <cstdlib>
-#include <deque>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -80,20 +80,21 @@ class ScriptedStream final : public ByteStream {
     return Status::Ok();
   }
   Result<size_t> Read(char* out, size_t max, std::chrono::milliseconds) override {
-    size_t n = std::min({max, chunk_, script_.size()});
-    std::copy_n(script_.begin(), n, out);
-    script_.erase(script_.begin(), script_.begin() + static_cast<std::ptrdiff_t>(n));
+    size_t n = std::min({max, chunk_, script_.size() - read_});
+    std::memcpy(out, script_.data() + read_, n);
+    read_ += n;
     return n;
   }
   void Close() override { closed_ = true; }
 
-  void Append(std::string_view bytes) { script_.insert(script_.end(), bytes.begin(), bytes.end()); }
+  void Append(std::string_view bytes) { script_.append(bytes); }
   const std::string& written() const { return written_; }
 
  private:
   size_t chunk_;
   std::function<void(std::string_view, ScriptedStream*)> on_write_;
-  std::deque<char> script_;
+  std::string script_;  // read_ bytes of it were read
+  size_t read_ = 0;
   std::string written_;
   bool closed_ = false;
 };
