@@ -16,10 +16,11 @@
 #include <vector>
 
 #include "blaze/status.h"
+#include "protocol/version_offer.h"
 
 namespace blaze::protocol {
 
-inline constexpr size_t kMaxHelloVersions = 16;  // = kMaxVersions of version_offer.h
+inline constexpr size_t kMaxHelloVersions = kMaxVersions;
 inline constexpr size_t kMaxHelloCapabilities = 64;
 inline constexpr size_t kMaxHelloString = 256;
 
