@@ -152,6 +152,10 @@ TEST(HelloTest, RoundTripsAndRejectsMalformedBodies) {
   EXPECT_EQ(back->version, 2);
   EXPECT_EQ(back->identity, "node-a");
   EXPECT_EQ(back->capabilities, h.capabilities);
+  // The example of docs/protocol.md §2, byte for byte.
+  EXPECT_EQ(EncodeHello({{1, 2}, 2, "node-a", {"zstd"}}),
+            std::string("\xf1\xb4\x0c" "capabilities" "\xa1\x84" "zstd" "\x08" "identity" "\x86" "node-a"
+                        "\x07" "version" "\x42\x08" "versions" "\xa2\x41\x42"));
   EXPECT_FALSE(DecodeHello("").ok());
   EXPECT_FALSE(DecodeHello("\xF1\x80").ok());  // a string, not a map
   EXPECT_FALSE(DecodeHello(EncodeHello(Hello{{}, 1, "x", {}})).ok());      // no versions

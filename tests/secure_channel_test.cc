@@ -219,7 +219,8 @@ TEST(SecureChannelVersionTest, UntouchedFirstFrameThroughTheEditorSucceeds) {
   ASSERT_TRUE(pair.client.ok()) << pair.client.status().ToString();
   ASSERT_TRUE(pair.server.ok()) << pair.server.status().ToString();
   EXPECT_EQ((*pair.client)->peer().version, 3);
-  // The offer is where docs/protocol.md says.
+  // The first frame is as docs/protocol.md §2.1 shows it.
+  EXPECT_EQ(seen.substr(0, 7), std::string("\x01\x01\x01\x00\x00\x00\x24", 7));
   EXPECT_EQ(seen.substr(kOfferAt), std::string("\x03\x01\x02\x03", 4));
 }
 
