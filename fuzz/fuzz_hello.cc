@@ -1,11 +1,13 @@
-// fuzz_hello — the channel's message-body decoders (hello, error) on
-// arbitrary bytes: an error or a value, never a crash; whatever decodes
-// re-encodes to something that decodes to the same fields.
+// fuzz_hello — the channel's message-body decoders (hello, error, version
+// offer) on arbitrary bytes: an error or a value, never a crash; whatever
+// decodes re-encodes to something that decodes to the same fields (the
+// offer, which has one encoding per set, to the very same bytes).
 #include <cstdint>
 #include <cstdlib>
 #include <string_view>
 
 #include "protocol/hello.h"
+#include "protocol/version_offer.h"
 
 using namespace blaze::protocol;
 
@@ -14,8 +16,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto hello = DecodeHello(in);
   if (hello.ok()) {
     auto again = DecodeHello(EncodeHello(*hello));
-    if (!again.ok() || again->versions != hello->versions || again->identity != hello->identity ||
-        again->capabilities != hello->capabilities) {
+    if (!again.ok() || again->versions != hello->versions || again->version != hello->version ||
+        again->identity != hello->identity || again->capabilities != hello->capabilities) {
       std::abort();
     }
   }
@@ -23,6 +25,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (error.ok()) {
     auto again = DecodeErrorMessage(EncodeErrorMessage(*error));
     if (!again.ok() || again->code != error->code || again->message != error->message) std::abort();
+  }
+  auto offer = DecodeVersionOffer(in);
+  if (offer.ok()) {
+    if (EncodeVersionOffer(*offer) != in || !CanonicalVersions(*offer).ok() || *CanonicalVersions(*offer) != *offer) {
+      std::abort();
+    }
   }
   return 0;
 }

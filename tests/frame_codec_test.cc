@@ -1,6 +1,6 @@
 // frame_codec_test.cc — the 7-byte frame header, the stream and
 // one-frame-per-message decoders, fragmentation/reassembly, and the hello,
-// error and prologue encodings.
+// error, prologue and version-offer encodings.
 #include "protocol/frame.h"
 
 #include <gtest/gtest.h>
@@ -8,6 +8,7 @@
 #include "protocol/frame_decoder.h"
 #include "protocol/hello.h"
 #include "protocol/message_assembler.h"
+#include "protocol/version_offer.h"
 
 namespace blaze::protocol {
 namespace {
@@ -144,15 +145,24 @@ TEST(MessageAssemblerTest, RefusesOversizeAndInterleavedMessages) {
 }
 
 TEST(HelloTest, RoundTripsAndRejectsMalformedBodies) {
-  Hello h{{1, 2}, "node-a", {"zstd", "blind"}};
+  Hello h{{1, 2}, 2, "node-a", {"zstd", "blind"}};
   auto back = DecodeHello(EncodeHello(h));
   ASSERT_TRUE(back.ok());
   EXPECT_EQ(back->versions, h.versions);
+  EXPECT_EQ(back->version, 2);
   EXPECT_EQ(back->identity, "node-a");
   EXPECT_EQ(back->capabilities, h.capabilities);
+  // The example of docs/protocol.md §2, byte for byte.
+  EXPECT_EQ(EncodeHello({{1, 2}, 2, "node-a", {"zstd"}}),
+            std::string("\xf1\xb4\x0c" "capabilities" "\xa1\x84" "zstd" "\x08" "identity" "\x86" "node-a"
+                        "\x07" "version" "\x42\x08" "versions" "\xa2\x41\x42"));
   EXPECT_FALSE(DecodeHello("").ok());
   EXPECT_FALSE(DecodeHello("\xF1\x80").ok());  // a string, not a map
-  EXPECT_FALSE(DecodeHello(EncodeHello(Hello{{}, "x", {}})).ok());  // no versions
+  EXPECT_FALSE(DecodeHello(EncodeHello(Hello{{}, 1, "x", {}})).ok());      // no versions
+  EXPECT_FALSE(DecodeHello(EncodeHello(Hello{{1, 2}, 3, "x", {}})).ok());  // chosen version not listed
+  EXPECT_FALSE(DecodeHello(EncodeHello(Hello{{1, 2}, 0, "x", {}})).ok());  // no chosen version
+  EXPECT_FALSE(DecodeHello(EncodeHello(Hello{{2, 1}, 1, "x", {}})).ok());  // not increasing
+  EXPECT_FALSE(DecodeHello(EncodeHello(Hello{{1, 1}, 1, "x", {}})).ok());  // duplicate
 }
 
 TEST(ErrorMessageTest, RoundTrips) {
@@ -162,13 +172,50 @@ TEST(ErrorMessageTest, RoundTrips) {
   EXPECT_EQ(e->message, "who are you");
 }
 
-TEST(PrologueTest, BindsVersionsAndDatabase) {
-  auto p = BuildPrologue({1, 2}, "bugs");
+TEST(PrologueTest, BindsTheDatabase) {
+  auto p = BuildPrologue("bugs");
   ASSERT_TRUE(p.ok());
-  EXPECT_EQ(*p, std::string("BlazeDB-channel\0\x02\x01\x02\x00\x04" "bugs", 25));
-  EXPECT_NE(*p, *BuildPrologue({1}, "bugs"));
-  EXPECT_NE(*p, *BuildPrologue({1, 2}, "bugz"));
-  EXPECT_FALSE(BuildPrologue({}, "bugs").ok());
+  EXPECT_EQ(*p, std::string("BlazeDB-channel\0\x00\x04" "bugs", 22));
+  EXPECT_NE(*p, *BuildPrologue("bugz"));
+  EXPECT_EQ(*BuildPrologue(""), std::string("BlazeDB-channel\0\x00\x00", 18));
+  EXPECT_FALSE(BuildPrologue(std::string(65536, 'x')).ok());
+}
+
+TEST(VersionOfferTest, CanonicalVersionsSortsAndRejectsBadSets) {
+  EXPECT_EQ(*CanonicalVersions({3, 1, 2}), (std::vector<uint8_t>{1, 2, 3}));
+  EXPECT_EQ(*CanonicalVersions({255}), (std::vector<uint8_t>{255}));
+  EXPECT_EQ(CanonicalVersions({}).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(CanonicalVersions({0, 1}).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(CanonicalVersions({1, 2, 1}).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(CanonicalVersions(std::vector<uint8_t>(17, 1)).status().code(), StatusCode::kInvalidArgument);
+  std::vector<uint8_t> sixteen;
+  for (uint8_t v = 1; v <= 16; ++v) sixteen.push_back(v);
+  EXPECT_TRUE(CanonicalVersions(sixteen).ok());
+}
+
+TEST(VersionOfferTest, EncodesByteExactlyAndRoundTrips) {
+  EXPECT_EQ(EncodeVersionOffer({1, 2, 7}), std::string("\x03\x01\x02\x07", 4));
+  auto back = DecodeVersionOffer(std::string("\x03\x01\x02\x07", 4));
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(*back, (std::vector<uint8_t>{1, 2, 7}));
+}
+
+TEST(VersionOfferTest, RejectsMalformedOffers) {
+  for (std::string bad : {std::string(), std::string("\x00", 1), std::string("\x01", 1),
+                          std::string("\x01\x01\x02", 3),      // trailing byte
+                          std::string("\x02\x02\x01", 3),      // decreasing
+                          std::string("\x02\x01\x01", 3),      // duplicate
+                          std::string("\x01\x00", 2),          // version 0
+                          std::string("\x11") + std::string(17, '\x01')}) {
+    auto r = DecodeVersionOffer(bad);
+    EXPECT_EQ(r.status().code(), StatusCode::kCorruption) << bad.size();
+  }
+}
+
+TEST(VersionOfferTest, HighestCommonVersion) {
+  EXPECT_EQ(HighestCommonVersion({1, 2, 3}, {2, 3, 5}), std::optional<uint8_t>(3));
+  EXPECT_EQ(HighestCommonVersion({1, 9}, {9, 1}), std::optional<uint8_t>(9));
+  EXPECT_EQ(HighestCommonVersion({1, 2}, {3}), std::nullopt);
 }
 
 }  // namespace

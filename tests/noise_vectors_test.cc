@@ -43,8 +43,11 @@ void RunVector(const nlohmann::json& v, Counts* counts) {
   ic.local_static = *is;
   rc.local_static = *rs;
   if (v.contains("init_remote_static")) ic.remote_static = UnhexArray<PublicKey>(v["init_remote_static"]);
-  ic.fixed_ephemeral = Priv(v["init_ephemeral"]);
-  rc.fixed_ephemeral = Priv(v["resp_ephemeral"]);
+  auto ie = KeyPairFromPrivateKey(Priv(v["init_ephemeral"]));
+  auto re = KeyPairFromPrivateKey(Priv(v["resp_ephemeral"]));
+  ASSERT_TRUE(ie.ok() && re.ok());
+  ic.fixed_ephemeral = *ie;
+  rc.fixed_ephemeral = *re;
   auto init = HandshakeState::Create(ic);
   auto resp = HandshakeState::Create(rc);
   ASSERT_TRUE(init.ok() && resp.ok());

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include "protocol/hello.h"
 #include "support/channel_fixture.h"
 #include "support/fakes.h"
 
@@ -101,23 +102,164 @@ TEST(SecureChannelTest, WrongResponderStaticKeyIsRefusedByTheInitiator) {
   EXPECT_NE(pair.server.status().message().find("untrusted-peer"), std::string::npos);
 }
 
-TEST(SecureChannelTest, VersionDowngradeOrDatabaseMixUpFailsTheHandshake) {
-  for (int variant = 0; variant < 2; ++variant) {
-    Party c, s;
-    MakeParties(&c, &s);
-    if (variant == 0) {
-      c.options.versions = {1, 2};  // a downgrade strips version 2 on one side
-    } else {
-      s.options.database = "other.blazedb";
-    }
-    std::string log;
-    s.options.log = [&](std::string_view m) { log = std::string(m); };
-    auto [a, b] = MakeMemoryStreamPair();
-    auto pair = OpenPair(c.options, std::move(a), s.options, std::move(b));
-    EXPECT_FALSE(pair.client.ok()) << variant;
-    EXPECT_FALSE(pair.server.ok()) << variant;
-    EXPECT_NE(log.find("handshake failed"), std::string::npos);
+TEST(SecureChannelTest, DatabaseMixUpFailsTheHandshake) {
+  Party c, s;
+  MakeParties(&c, &s);
+  s.options.database = "other.blazedb";
+  std::string log;
+  s.options.log = [&](std::string_view m) { log = std::string(m); };
+  auto [a, b] = MakeMemoryStreamPair();
+  auto pair = OpenPair(c.options, std::move(a), s.options, std::move(b));
+  EXPECT_FALSE(pair.client.ok());
+  EXPECT_FALSE(pair.server.ok());
+  EXPECT_NE(log.find("handshake failed"), std::string::npos);
+}
+
+TEST(SecureChannelVersionTest, DifferentListsAgreeOnTheHighestCommonVersion) {
+  Party c, s;
+  MakeParties(&c, &s);
+  c.options.versions = {3, 1, 2};  // any order
+  s.options.versions = {2, 5, 3};
+  auto [a, b] = MakeMemoryStreamPair();
+  auto pair = OpenPair(c.options, std::move(a), s.options, std::move(b));
+  ASSERT_TRUE(pair.client.ok()) << pair.client.status().ToString();
+  ASSERT_TRUE(pair.server.ok()) << pair.server.status().ToString();
+  auto& client = *pair.client;
+  auto& server = *pair.server;
+  EXPECT_EQ(client->peer().version, 3);
+  EXPECT_EQ(server->peer().version, 3);
+  EXPECT_EQ(client->peer().versions, (std::vector<uint8_t>{2, 3, 5}));
+  EXPECT_EQ(server->peer().versions, (std::vector<uint8_t>{1, 2, 3}));
+  EXPECT_EQ(client->handshake_hash(), server->handshake_hash());
+  ASSERT_TRUE(client->Send(1, "v3").ok());
+  auto m = server->Receive(1s);
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  EXPECT_EQ(m->body, "v3");
+}
+
+TEST(SecureChannelVersionTest, SameSingleVersionIsChosen) {
+  Party c, s;
+  MakeParties(&c, &s);
+  auto [a, b] = MakeMemoryStreamPair();
+  auto pair = OpenPair(c.options, std::move(a), s.options, std::move(b));
+  ASSERT_TRUE(pair.client.ok() && pair.server.ok());
+  EXPECT_EQ((*pair.client)->peer().version, 1);
+  EXPECT_EQ((*pair.server)->peer().version, 1);
+}
+
+TEST(SecureChannelVersionTest, NoCommonVersionFailsBothSidesWithAClearError) {
+  Party c, s;
+  MakeParties(&c, &s);
+  c.options.versions = {1, 2};
+  s.options.versions = {3, 4};
+  std::string log;
+  s.options.log = [&](std::string_view m) { log = std::string(m); };
+  auto [a, b] = MakeMemoryStreamPair();
+  auto pair = OpenPair(c.options, std::move(a), s.options, std::move(b));
+  ASSERT_FALSE(pair.client.ok());
+  ASSERT_FALSE(pair.server.ok());
+  EXPECT_EQ(pair.client.status().code(), StatusCode::kNotSupported) << pair.client.status().ToString();
+  EXPECT_EQ(pair.server.status().code(), StatusCode::kNotSupported) << pair.server.status().ToString();
+  EXPECT_NE(pair.client.status().message().find("no common protocol version"), std::string::npos);
+  // The responder's own log has the detail; the initiator was not told the responder's versions.
+  EXPECT_NE(log.find("offered [1, 2], we support [3, 4]"), std::string::npos) << log;
+  EXPECT_EQ(pair.client.status().message().find("[3, 4]"), std::string::npos);
+}
+
+TEST(SecureChannelVersionTest, NoCommonVersionRevealsOnlyTheErrorCode) {
+  Party c, s;
+  MakeParties(&c, &s);
+  s.options.versions = {1};
+  auto [a, b] = MakeMemoryStreamPair();
+  // A hand-made first message: a valid ephemeral key, then an offer of [7, 8].
+  KeyPair e = *GenerateKeyPair();
+  std::string frame = {1, 0x01, 0x01, 0, 0, 0, 35};
+  frame.append(reinterpret_cast<const char*>(e.public_key.data()), e.public_key.size());
+  frame.append("\x02\x07\x08", 3);
+  ASSERT_TRUE(a->Write(frame).ok());
+  auto server = SecureChannel::Accept(s.options, std::move(b));
+  ASSERT_FALSE(server.ok());
+  EXPECT_EQ(server.status().code(), StatusCode::kNotSupported);
+  // Everything the responder sent: one plaintext error frame, code only, then end of stream.
+  std::string got;
+  char buf[256];
+  for (;;) {
+    auto n = a->Read(buf, sizeof(buf), 1s);
+    ASSERT_TRUE(n.ok()) << n.status().ToString();
+    if (*n == 0) break;
+    got.append(buf, *n);
   }
+  ASSERT_GE(got.size(), 7u);
+  EXPECT_EQ(got[1], 0x03);  // kError
+  EXPECT_EQ(got.size(), 7u + static_cast<uint8_t>(got[6]));
+  auto error = protocol::DecodeErrorMessage(got.substr(7));
+  ASSERT_TRUE(error.ok());
+  EXPECT_EQ(error->code, "no-common-version");
+  EXPECT_EQ(error->message, "");
+}
+
+// Runs a handshake whose first frame (initiator -> responder) a man in the
+// middle rewrites with `edit`.
+testing::OpenedPair OpenThroughEditor(Party& c, Party& s, std::function<void(std::string*)> edit) {
+  auto [a, b] = MakeMemoryStreamPair();
+  auto mitm = std::make_unique<testing::EditFirstWriteStream>(std::move(a), std::move(edit));
+  return OpenPair(c.options, std::move(mitm), s.options, std::move(b));
+}
+
+// The first frame: 7-byte header, 32-byte ephemeral key, then the offer.
+constexpr size_t kOfferAt = 7 + 32;
+
+TEST(SecureChannelVersionTest, UntouchedFirstFrameThroughTheEditorSucceeds) {
+  Party c, s;
+  MakeParties(&c, &s);
+  c.options.versions = {1, 2, 3};
+  s.options.versions = {1, 2, 3};
+  std::string seen;
+  auto pair = OpenThroughEditor(c, s, [&](std::string* frame) { seen = *frame; });
+  ASSERT_TRUE(pair.client.ok()) << pair.client.status().ToString();
+  ASSERT_TRUE(pair.server.ok()) << pair.server.status().ToString();
+  EXPECT_EQ((*pair.client)->peer().version, 3);
+  // The first frame is as docs/protocol.md §2.1 shows it.
+  EXPECT_EQ(seen.substr(0, 7), std::string("\x01\x01\x01\x00\x00\x00\x24", 7));
+  EXPECT_EQ(seen.substr(kOfferAt), std::string("\x03\x01\x02\x03", 4));
+}
+
+TEST(SecureChannelVersionTest, StrippingAVersionFromTheOfferFailsTheHandshake) {
+  Party c, s;
+  MakeParties(&c, &s);
+  c.options.versions = {1, 2, 3};
+  s.options.versions = {1, 2, 3};
+  std::string server_log;
+  s.options.log = [&](std::string_view m) { server_log = std::string(m); };
+  auto pair = OpenThroughEditor(c, s, [](std::string* frame) {
+    // [1, 2, 3] -> [1, 2]: count 3 -> 2, drop the last byte, fix the frame length.
+    ASSERT_EQ(frame->substr(kOfferAt), std::string("\x03\x01\x02\x03", 4));
+    (*frame)[kOfferAt] = 2;
+    frame->pop_back();
+    (*frame)[6] = static_cast<char>(frame->size() - 7);
+  });
+  // The responder, seeing [1, 2], chose 2; its message 2 was encrypted under a
+  // handshake hash that covers the edited offer, so the initiator cannot open it.
+  ASSERT_FALSE(pair.client.ok());
+  ASSERT_FALSE(pair.server.ok());
+  EXPECT_EQ(pair.client.status().code(), StatusCode::kCorruption) << pair.client.status().ToString();
+  EXPECT_NE(pair.client.status().message().find("does not decrypt"), std::string::npos)
+      << pair.client.status().ToString();
+  EXPECT_NE(server_log.find("handshake-failed"), std::string::npos) << server_log;
+}
+
+TEST(SecureChannelVersionTest, EditingAVersionInTheOfferFailsTheHandshake) {
+  Party c, s;
+  MakeParties(&c, &s);
+  c.options.versions = {1, 3};
+  s.options.versions = {1, 2};
+  auto pair = OpenThroughEditor(c, s, [](std::string* frame) {
+    ASSERT_EQ(frame->substr(kOfferAt), std::string("\x02\x01\x03", 3));
+    (*frame)[kOfferAt + 2] = 2;  // [1, 3] -> [1, 2]: the responder would pick 2
+  });
+  ASSERT_FALSE(pair.client.ok());
+  ASSERT_FALSE(pair.server.ok());
+  EXPECT_EQ(pair.client.status().code(), StatusCode::kCorruption) << pair.client.status().ToString();
 }
 
 TEST(SecureChannelTest, HandshakeTimesOut) {
@@ -137,9 +279,10 @@ TEST(SecureChannelTest, LowOrderEphemeralKeyFailsTheResponderHandshake) {
   Party c, s;
   MakeParties(&c, &s);
   auto [a, b] = MakeMemoryStreamPair();
-  // A hand-made first message: e = 0, a point of small order.
-  std::string frame = {1, 0x01, 0x01, 0, 0, 0, 32};
+  // A hand-made first message: e = 0, a point of small order, and an offer of [1].
+  std::string frame = {1, 0x01, 0x01, 0, 0, 0, 34};
   frame.append(32, '\0');
+  frame.append("\x01\x01", 2);
   ASSERT_TRUE(a->Write(frame).ok());
   auto server = SecureChannel::Accept(s.options, std::move(b));
   ASSERT_FALSE(server.ok());

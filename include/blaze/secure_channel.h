@@ -34,7 +34,12 @@ namespace blaze {
 struct ChannelOptions {
   KeyPair identity;                      // this node's static key
   const TrustStore* trust = nullptr;     // required; must outlive the channel
-  std::vector<uint8_t> versions = {1};   // protocol versions; both sides must list the same
+  // Protocol versions this side speaks: 1 to 16 distinct values 1..255, any
+  // order. The channel uses the highest version both sides list (PeerInfo::
+  // version); the lists are bound into the handshake, so a man in the middle
+  // who strips versions makes it fail. No common version: Connect/Accept
+  // fail with kNotSupported, and the peer is told only "no-common-version".
+  std::vector<uint8_t> versions = {1};
   std::string database;                  // the database/app opened; bound into the prologue
   std::string node_name;                 // sent in the hello
   std::vector<std::string> capabilities; // sent in the hello
@@ -51,7 +56,8 @@ struct PeerInfo {
   PublicKey static_key{};          // authenticated by the handshake
   PeerIdentity identity;           // from the trust store
   std::string hello_identity;      // what the peer called itself
-  std::vector<uint8_t> versions;
+  uint8_t version = 0;             // negotiated: the highest version both sides support
+  std::vector<uint8_t> versions;   // every version the peer supports, increasing
   std::vector<std::string> capabilities;
 };
 

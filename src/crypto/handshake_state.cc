@@ -92,23 +92,23 @@ Status HandshakeState::ReadMessage(std::string_view message, std::string* payloa
 
 Status HandshakeState::MixDh(Token token) {
   const bool init = config_.initiator;
-  const PrivateKey* priv = nullptr;
+  const KeyPair* priv = nullptr;
   const std::optional<PublicKey>* pub = nullptr;
   switch (token) {
     case Token::kEE:
-      priv = e_ ? &e_->private_key : nullptr;
+      priv = e_ ? &*e_ : nullptr;
       pub = &re_;
       break;
     case Token::kES:  // initiator: DH(e, rs); responder: DH(s, re)
-      priv = init ? (e_ ? &e_->private_key : nullptr) : &config_.local_static.private_key;
+      priv = init ? (e_ ? &*e_ : nullptr) : &config_.local_static;
       pub = init ? &rs_ : &re_;
       break;
     case Token::kSE:  // initiator: DH(s, re); responder: DH(e, rs)
-      priv = init ? &config_.local_static.private_key : (e_ ? &e_->private_key : nullptr);
+      priv = init ? &config_.local_static : (e_ ? &*e_ : nullptr);
       pub = init ? &re_ : &rs_;
       break;
     case Token::kSS:
-      priv = &config_.local_static.private_key;
+      priv = &config_.local_static;
       pub = &rs_;
       break;
     case Token::kE:
@@ -127,7 +127,7 @@ Status HandshakeState::Write(std::string_view payload, std::string* out) {
     switch (t) {
       case Token::kE: {
         if (config_.fixed_ephemeral) {
-          BLAZE_ASSIGN_OR_RETURN(e_, KeyPairFromPrivateKey(*config_.fixed_ephemeral));
+          e_ = *config_.fixed_ephemeral;
         } else {
           BLAZE_ASSIGN_OR_RETURN(e_, GenerateKeyPair());
         }

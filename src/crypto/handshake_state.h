@@ -43,9 +43,9 @@ struct HandshakeConfig {
   KeyPair local_static;
   // Required for the IK initiator (the responder's key is a pre-message); unused by XX.
   std::optional<PublicKey> remote_static;
-  // Tests and vectors only: use this private key instead of generating the
-  // ephemeral key (Noise's GENERATE_KEYPAIR()).
-  std::optional<PrivateKey> fixed_ephemeral;
+  // Tests, vectors and fuzzing only: use this key pair instead of generating
+  // the ephemeral key (Noise's GENERATE_KEYPAIR()). The public half must match.
+  std::optional<KeyPair> fixed_ephemeral;
 };
 
 // Where a handshake is. Each arrow is one WriteMessage or ReadMessage call:

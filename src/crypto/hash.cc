@@ -1,6 +1,7 @@
 // hash.cc — see hash.h. Message digests use EVP_MD_CTX; HMAC uses EVP_MAC and
-// HKDF uses EVP_KDF, each fetched once and shared (fetched objects are
-// immutable and safe to share between threads).
+// HKDF uses EVP_KDF. SHA-256, HMAC and HKDF are each fetched once and shared
+// (fetched objects are immutable and safe to share between threads); an
+// implicit fetch per call would cost more than hashing a handshake message.
 #include "crypto/hash.h"
 
 #include <openssl/core_names.h>
@@ -24,6 +25,11 @@ struct KdfCtxFree {
   void operator()(EVP_KDF_CTX* c) const { EVP_KDF_CTX_free(c); }
 };
 
+EVP_MD* Sha256Algorithm() {
+  static EVP_MD* md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  return md;
+}
+
 EVP_MAC* HmacAlgorithm() {
   static EVP_MAC* mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
   return mac;
@@ -37,8 +43,10 @@ EVP_KDF* HkdfAlgorithm() {
 }  // namespace
 
 Result<Digest32> Sha256(std::initializer_list<std::string_view> parts) {
+  EVP_MD* md = Sha256Algorithm();
+  if (md == nullptr) return OpenSslError("fetching SHA-256");
   std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
-  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1) return OpenSslError("SHA-256 init");
+  if (!ctx || EVP_DigestInit_ex(ctx.get(), md, nullptr) != 1) return OpenSslError("SHA-256 init");
   for (std::string_view p : parts) {
     if (EVP_DigestUpdate(ctx.get(), p.data(), p.size()) != 1) return OpenSslError("SHA-256 update");
   }

@@ -15,6 +15,10 @@ Result<PublicKey> X25519PublicFromPrivate(const PrivateKey& private_key);
 // gives the all-zero output; that is refused with kInvalidArgument (Noise
 // rev 34 §12.1 allows it, and it stops an attacker forcing a known secret).
 Result<Secret32> X25519(const PrivateKey& private_key, const PublicKey& peer);
+// The same from a key pair whose public half is trusted to match (as a
+// KeyPair's is): half the work, since OpenSSL need not derive the public key.
+// A mismatched public half cannot change the result; only the private key enters the DH.
+Result<Secret32> X25519(const KeyPair& local, const PublicKey& peer);
 
 }  // namespace blaze::crypto
 

@@ -1,6 +1,8 @@
 // hello.cc — see hello.h.
 #include "protocol/hello.h"
 
+#include <algorithm>
+
 #include "blaze/binary.h"
 #include "blaze/value.h"
 
@@ -27,6 +29,7 @@ std::string EncodeHello(const Hello& hello) {
   for (const std::string& c : hello.capabilities) caps.emplace_back(c);
   Value::Map m;
   m.emplace("versions", Value(std::move(versions)));
+  m.emplace("version", Value(static_cast<int64_t>(hello.version)));
   m.emplace("identity", Value(hello.identity));
   m.emplace("capabilities", Value(std::move(caps)));
   return EncodeBinary(Value(std::move(m)));
@@ -44,7 +47,19 @@ Result<Hello> DecodeHello(std::string_view bytes) {
   }
   for (const Value& x : versions->as_array()) {
     if (!x.is_int() || x.as_int() < 1 || x.as_int() > 255) return Bad("hello versions must be integers 1..255");
-    hello.versions.push_back(static_cast<uint8_t>(x.as_int()));
+    const auto v = static_cast<uint8_t>(x.as_int());
+    if (!hello.versions.empty() && v <= hello.versions.back()) {
+      return Bad("hello versions must be strictly increasing");
+    }
+    hello.versions.push_back(v);
+  }
+  const Value* version = v->Find("version");
+  if (version == nullptr || !version->is_int() || version->as_int() < 1 || version->as_int() > 255) {
+    return Bad("hello 'version' must be an integer 1..255");
+  }
+  hello.version = static_cast<uint8_t>(version->as_int());
+  if (std::find(hello.versions.begin(), hello.versions.end(), hello.version) == hello.versions.end()) {
+    return Bad("hello 'version' must be one of its 'versions'");
   }
   BLAZE_RETURN_IF_ERROR(ReadString(*v, "identity", &hello.identity));
   if (const Value* caps = v->Find("capabilities")) {
@@ -79,15 +94,10 @@ Result<ErrorMessage> DecodeErrorMessage(std::string_view bytes) {
   return e;
 }
 
-Result<std::string> BuildPrologue(const std::vector<uint8_t>& versions, std::string_view database) {
-  if (versions.empty() || versions.size() > kMaxHelloVersions) {
-    return Status::InvalidArgument("a channel needs 1 to 16 protocol versions");
-  }
+Result<std::string> BuildPrologue(std::string_view database) {
   if (database.size() > 65535) return Status::InvalidArgument("database/app name longer than 65535 bytes");
   std::string p = "BlazeDB-channel";
   p.push_back('\0');
-  p.push_back(static_cast<char>(versions.size()));
-  for (uint8_t v : versions) p.push_back(static_cast<char>(v));
   p.push_back(static_cast<char>(database.size() >> 8));
   p.push_back(static_cast<char>(database.size() & 0xFF));
   p.append(database);

@@ -1,7 +1,9 @@
 // hello.h — the bodies of the channel's control messages, as BlazeBinary
 // maps (docs/blaze-binary.md):
-//   Hello (inside handshake payloads): {"versions": [int 1..255, ...],
-//          "identity": string, "capabilities": [string, ...]}
+//   Hello (payload of handshake messages 2 and 3):
+//          {"versions": [int 1..255, ...] (strictly increasing),
+//           "version": int (the negotiated version, one of "versions"),
+//           "identity": string, "capabilities": [string, ...]}
 //   ErrorMessage (kError frames):      {"code": string, "message": string}
 // Unknown keys are ignored so later versions can add fields; known keys with
 // the wrong shape are a protocol error. Stateless functions; thread-safe.
@@ -14,15 +16,17 @@
 #include <vector>
 
 #include "blaze/status.h"
+#include "protocol/version_offer.h"
 
 namespace blaze::protocol {
 
-inline constexpr size_t kMaxHelloVersions = 16;
+inline constexpr size_t kMaxHelloVersions = kMaxVersions;
 inline constexpr size_t kMaxHelloCapabilities = 64;
 inline constexpr size_t kMaxHelloString = 256;
 
 struct Hello {
-  std::vector<uint8_t> versions;  // supported protocol versions, 1..255
+  std::vector<uint8_t> versions;  // the sender's supported protocol versions, 1..255, increasing
+  uint8_t version = 0;            // the version negotiated for this channel (version_offer.h)
   std::string identity;           // node or app name (informational; the key authenticates)
   std::vector<std::string> capabilities;
 };
@@ -41,10 +45,11 @@ std::string EncodeErrorMessage(const ErrorMessage& error);
 Result<ErrorMessage> DecodeErrorMessage(std::string_view bytes);
 
 // The Noise prologue of a BlazeDB channel: the ASCII bytes "BlazeDB-channel",
-// a zero byte, the count of versions, the versions (one byte each), the
-// 2-byte big-endian length of the database/app name, then the name. Both
-// sides must build the same bytes or the handshake fails.
-Result<std::string> BuildPrologue(const std::vector<uint8_t>& versions, std::string_view database);
+// a zero byte, the 2-byte big-endian length of the database/app name, then
+// the name. Both sides must build the same bytes or the handshake fails.
+// (Protocol versions are bound through the handshake payloads instead, since
+// the two sides' lists may differ: version_offer.h.)
+Result<std::string> BuildPrologue(std::string_view database);
 
 }  // namespace blaze::protocol
 

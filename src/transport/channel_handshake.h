@@ -2,13 +2,16 @@
 // decides whether the peer is trusted (docs/protocol.md, "Handshake").
 //
 //   initiator                                responder
-//   kHandshake  -> e                    --->
-//                                       <---  kHandshake  <- e, ee, s, es, Hello
+//   kHandshake  -> e, version offer     --->
+//                                       <---  kHandshake  <- e, ee, s, es, Hello (its versions, the choice)
 //   kHandshake  -> s, se, Hello         --->
 //                                       <---  sealed kAccept (or sealed kError, then close)
 //
-// A side that fails before it has transport keys sends a plaintext kError
-// with only an error code, then closes. Called once per channel, on the
+// The responder chooses the highest version in both lists, or refuses with
+// a plaintext kError "no-common-version"; each side checks the other's
+// lists and choice (protocol/version_offer.h). A side that fails before it
+// has transport keys sends a plaintext kError with only an error code, then
+// closes. Called once per channel, on the
 // thread that opens it.
 #ifndef BLAZE_TRANSPORT_CHANNEL_HANDSHAKE_H_
 #define BLAZE_TRANSPORT_CHANNEL_HANDSHAKE_H_
@@ -29,8 +32,10 @@ struct HandshakeOutcome {
   std::array<uint8_t, 32> handshake_hash{};
 };
 
+// `fixed_ephemeral`: tests and fuzzing only (reproducible handshakes); a
+// real channel passes nothing and gets a fresh ephemeral key.
 Result<HandshakeOutcome> RunHandshake(const ChannelOptions& options, bool initiator, ByteStream* stream,
-                                      FrameReader* reader);
+                                      FrameReader* reader, const KeyPair* fixed_ephemeral = nullptr);
 
 }  // namespace blaze::transport
 

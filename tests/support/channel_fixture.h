@@ -1,12 +1,14 @@
 // channel_fixture.h — helpers for SecureChannel tests: options with fresh
 // keys that trust each other, a stream wrapper that can hold back and replay
-// the bytes one side writes, and opening both ends at once (the initiator on
+// the bytes one side writes, one that edits the first write (a man in the
+// middle of the handshake), and opening both ends at once (the initiator on
 // a second thread). Test-only.
 #ifndef BLAZE_TESTS_SUPPORT_CHANNEL_FIXTURE_H_
 #define BLAZE_TESTS_SUPPORT_CHANNEL_FIXTURE_H_
 
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -71,6 +73,32 @@ class TapStream final : public ByteStream {
   std::mutex mu_;
   bool hold_ = false;
   std::vector<std::string> held_;
+};
+
+// A man in the middle: forwards to an inner stream, but hands the first
+// write (the initiator's first handshake frame) to `edit` before sending it.
+class EditFirstWriteStream final : public ByteStream {
+ public:
+  EditFirstWriteStream(std::unique_ptr<ByteStream> inner, std::function<void(std::string*)> edit)
+      : inner_(std::move(inner)), edit_(std::move(edit)) {}
+  Status Write(std::string_view bytes) override {
+    if (!edited_) {
+      edited_ = true;
+      std::string copy(bytes);
+      edit_(&copy);
+      return inner_->Write(copy);
+    }
+    return inner_->Write(bytes);
+  }
+  Result<size_t> Read(char* out, size_t max, std::chrono::milliseconds timeout) override {
+    return inner_->Read(out, max, timeout);
+  }
+  void Close() override { inner_->Close(); }
+
+ private:
+  std::unique_ptr<ByteStream> inner_;
+  std::function<void(std::string*)> edit_;
+  bool edited_ = false;  // only the writing thread touches it
 };
 
 struct OpenedPair {
