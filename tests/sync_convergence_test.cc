@@ -200,7 +200,10 @@ class World {
       if (compacted_) {
         // Purged tombstones are gone on some replicas and not yet on others;
         // everything else — records, field values and stamps — must agree.
-        ASSERT_EQ(Live(*states), Live(*states0)) << "replica " << i << " has different records or stamps";
+        ASSERT_EQ(Live(*states), Live(*states0)) << "replica " << i << " has different records or stamps"
+                                                 << replicas_[0].db->node_id().ToHex() << "\n" << Full(*states0)
+                                                 << "\n---\n" << replicas_[i].db->node_id().ToHex() << "\n"
+                                                 << Full(*states);
       } else {
         ASSERT_EQ(nonempty(*states), nonempty(*states0)) << "replica " << i << " has different records or stamps";
       }
@@ -245,6 +248,22 @@ class World {
     return out;
   }
 
+  static std::string Full(const std::map<std::string, std::map<std::string, std::string>>& states) {
+    std::string out;
+    for (const auto& [coll, records] : states) {
+      for (const auto& [id, bytes] : records) {
+        auto st = store::RecordState::Decode(bytes);
+        if (!st.ok()) continue;
+        out += coll + "/" + id + " put=" + std::to_string(st->put_stamp().hlc.value) + " del=" +
+               std::to_string(st->delete_stamp().hlc.value);
+        for (const auto& [name, f] : st->fields()) {
+          out += " " + name + (f.present ? "@" : "!@") + std::to_string(f.stamp.hlc.value);
+        }
+        out += "\n";
+      }
+    }
+    return out;
+  }
   size_t compactions() const { return compactions_; }
   // Snapshots merged (by the engines alive at the end; restarts reset counts).
   size_t snapshots() {

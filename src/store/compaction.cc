@@ -189,7 +189,10 @@ Result<CompactStats> Database::Impl::Compact(const CompactOptions& options) {
           if (!row) break;
           BLAZE_ASSIGN_OR_RETURN(RecordState st, RecordState::Decode(scan->ColumnBlob(1)));
           if (!st.visible()) {
-            if (st.delete_stamp().hlc < cutoff) gone.emplace_back(scan->ColumnText(0));
+            // Every stamp must be below the cutoff, not only the delete's: a
+            // record never put but with fields unset (an unset that arrived
+            // before the puts it must beat) is invisible with no delete stamp.
+            if (st.MaxStamp().hlc < cutoff) gone.emplace_back(scan->ColumnText(0));
           } else if (st.PurgeFieldTombstones(cutoff)) {
             rewritten.emplace_back(std::string(scan->ColumnText(0)), st.Encode());
           }
