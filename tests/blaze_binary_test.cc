@@ -84,7 +84,9 @@ TEST(BlazeBinaryTest, RejectsNonCanonicalAndMalformedInput) {
   for (const char* h : bad) {
     auto r = DecodeBinary(Unhex(h));
     EXPECT_FALSE(r.ok()) << h;
-    if (!r.ok()) EXPECT_EQ(r.status().code(), StatusCode::kCorruption) << h;
+    if (!r.ok()) {
+      EXPECT_EQ(r.status().code(), StatusCode::kCorruption) << h;
+    }
   }
 }
 
