@@ -166,14 +166,19 @@ Status Count(const std::string& path, const std::string& collection, const std::
   return Status::Ok();
 }
 
+sigset_t BlockStopSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  return set;
+}
+
 Status Watch(const std::string& path, const std::string& collection, const std::string& where) {
   // Block the stop signals before any thread starts, then wait for one.
-  sigset_t stop;
-  sigemptyset(&stop);
-  sigaddset(&stop, SIGINT);
-  sigaddset(&stop, SIGTERM);
-  sigaddset(&stop, SIGHUP);
-  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  sigset_t stop = BlockStopSignals();
   BLAZE_ASSIGN_OR_RETURN(auto db, OpenExisting(path));
   BLAZE_ASSIGN_OR_RETURN(WatchHandle handle, db->Watch(collection, where, [](const ChangeEvent& e) {
     Value::Map line{{"kind", Value(std::string(ChangeKindName(e.kind)))},

@@ -6,6 +6,8 @@
 #ifndef BLAZE_TOOLS_COMMANDS_H_
 #define BLAZE_TOOLS_COMMANDS_H_
 
+#include <signal.h>
+
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -63,6 +65,9 @@ Status Sync(const std::vector<std::string>& paths);
 // The change log as JSON lines; only changes with seq > since_seq.
 Status Changes(const std::string& db, uint64_t since_seq);
 
+// Blocks SIGINT, SIGTERM and SIGHUP in the calling thread (and the threads it
+// starts later), for a command that then waits for them with sigwait.
+sigset_t BlockStopSignals();
 // Serves DB to the apps of a group until interrupted (SIGHUP reloads the
 // policy file); docs/cross-app.md.
 Status Share(const std::string& db, const std::string& group, const std::string& key_file,

@@ -17,16 +17,6 @@ namespace blaze::cli {
 
 namespace {
 
-sigset_t BlockStopSignals() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGHUP);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  return set;
-}
-
 void PrintLine(Value::Map m) {
   std::printf("%s\n", ToJson(Value(std::move(m))).c_str());
   std::fflush(stdout);

@@ -42,6 +42,12 @@ using Seq = uint64_t;
 // gap below it.
 using VersionVector = std::map<NodeId, Seq>;
 
+// The seq `vv` holds for `origin` (0: none of its changes).
+inline Seq SeqOf(const VersionVector& vv, NodeId origin) {
+  auto it = vv.find(origin);
+  return it == vv.end() ? 0 : it->second;
+}
+
 }  // namespace blaze
 
 #endif  // BLAZE_TYPES_H_

@@ -43,11 +43,6 @@ namespace blaze {
 
 namespace {
 
-Seq SeqOf(const VersionVector& vv, NodeId origin) {
-  auto it = vv.find(origin);
-  return it == vv.end() ? 0 : it->second;
-}
-
 // The document a change's op leaves, given the record before it (nullptr:
 // absent). For the row-level policy check.
 std::optional<Value> After(const store::Op& op, const Value* before) {

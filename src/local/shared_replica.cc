@@ -25,15 +25,6 @@
 
 namespace blaze {
 
-namespace {
-
-Seq SeqOf(const VersionVector& vv, NodeId origin) {
-  auto it = vv.find(origin);
-  return it == vv.end() ? 0 : it->second;
-}
-
-}  // namespace
-
 class SharedReplica::Impl {
  public:
   Impl(AppGroup group, KeyPair identity, std::string db_name, CrossAppOptions options, std::string app,

@@ -43,11 +43,6 @@ namespace {
 
 using store::RecordState;
 
-Seq SeqOf(const VersionVector& vv, NodeId origin) {
-  auto it = vv.find(origin);
-  return it == vv.end() ? 0 : it->second;
-}
-
 Hlc CutoffFor(int64_t now_ms, int64_t horizon_ms) {
   int64_t t = now_ms - std::max<int64_t>(horizon_ms, 0);
   return t <= 0 ? Hlc{} : Hlc::From(static_cast<uint64_t>(t), 0);

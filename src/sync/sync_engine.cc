@@ -11,11 +11,6 @@ namespace blaze::sync {
 
 namespace {
 
-Seq Get(const VersionVector& vv, NodeId origin) {
-  auto it = vv.find(origin);
-  return it == vv.end() ? 0 : it->second;
-}
-
 }  // namespace
 
 class SyncEngine::Core : public std::enable_shared_from_this<Core> {
@@ -131,7 +126,7 @@ class SyncEngine::Core : public std::enable_shared_from_this<Core> {
       p.batches_in_flight = s.in_flight.size();
       uint64_t lag = 0;
       for (const auto& [origin, seq] : local_vv_) {
-        Seq have = Get(s.remote_vv, origin);
+        Seq have = SeqOf(s.remote_vv, origin);
         if (seq > have) lag += seq - have;
       }
       p.lag = lag;
@@ -146,7 +141,7 @@ class SyncEngine::Core : public std::enable_shared_from_this<Core> {
  private:
   bool Behind(const Session& s) const {
     for (const auto& [origin, seq] : local_vv_) {
-      if (seq > Get(s.remote_vv, origin)) return true;
+      if (seq > SeqOf(s.remote_vv, origin)) return true;
     }
     return false;
   }
@@ -231,7 +226,7 @@ class SyncEngine::Core : public std::enable_shared_from_this<Core> {
       const VersionVector sent_before = s.sent;
       bool pruned = false;
       for (const auto& [origin, seq] : local_vv_) {
-        Seq from = std::max(Get(s.sent, origin), Get(s.remote_vv, origin));
+        Seq from = std::max(SeqOf(s.sent, origin), SeqOf(s.remote_vv, origin));
         if (seq <= from) continue;
         size_t room = options_.batch_changes - batch.changes.size();
         auto changes = DatabaseAccess::ChangesAfter(*db_, origin, from, room);
@@ -285,7 +280,7 @@ class SyncEngine::Core : public std::enable_shared_from_this<Core> {
       Send(s, c);
     }
     s.in_flight[batch] = tick_;
-    for (const auto& [origin, seq] : snap->vv) s.sent[origin] = std::max(Get(s.sent, origin), seq);
+    for (const auto& [origin, seq] : snap->vv) s.sent[origin] = std::max(SeqOf(s.sent, origin), seq);
     ++s.stats.snapshots_sent;
     return !s.closed;
   }
@@ -317,7 +312,7 @@ class SyncEngine::Core : public std::enable_shared_from_this<Core> {
     auto merged = DatabaseAccess::ApplySnapshot(*db_, snap, options_.max_drift_ms);
     if (!merged.ok()) return Fail(s, merged.status());
     ++s.stats.snapshots_applied;
-    for (const auto& [origin, seq] : snap.vv) s.remote_vv[origin] = std::max(Get(s.remote_vv, origin), seq);
+    for (const auto& [origin, seq] : snap.vv) s.remote_vv[origin] = std::max(SeqOf(s.remote_vv, origin), seq);
     auto vv = DatabaseAccess::GetVersionVector(*db_);
     if (!vv.ok()) return Fail(s, vv.status());
     local_vv_ = std::move(vv).value();
@@ -325,7 +320,7 @@ class SyncEngine::Core : public std::enable_shared_from_this<Core> {
     std::vector<store::Change> ready;
     VersionVector planned = local_vv_;
     for (auto& [origin, changes] : held_) {
-      while (!changes.empty() && changes.begin()->first <= Get(planned, origin)) {
+      while (!changes.empty() && changes.begin()->first <= SeqOf(planned, origin)) {
         changes.erase(changes.begin());
         --held_count_;
       }
@@ -351,7 +346,7 @@ class SyncEngine::Core : public std::enable_shared_from_this<Core> {
         theirs = c.seq;
         s.checkpoint_dirty = true;  // what a peer holds is what compaction may prune
       }
-      Seq have = Get(planned, c.origin);
+      Seq have = SeqOf(planned, c.origin);
       if (c.seq <= have) {
         ++s.stats.duplicates;
         duplicates = true;
@@ -378,7 +373,7 @@ class SyncEngine::Core : public std::enable_shared_from_this<Core> {
       out = local_vv_;
     } else {
       for (const auto& [origin, seq] : local_vv_) {
-        if (Get(s.last_ack_vv, origin) != seq) out.emplace(origin, seq);
+        if (SeqOf(s.last_ack_vv, origin) != seq) out.emplace(origin, seq);
       }
     }
     s.last_ack_vv = local_vv_;
@@ -399,7 +394,7 @@ class SyncEngine::Core : public std::enable_shared_from_this<Core> {
     auto it = held_.find(origin);
     while (it != held_.end() && !it->second.empty()) {
       auto next = it->second.begin();
-      Seq now = Get(*planned, origin);
+      Seq now = SeqOf(*planned, origin);
       if (next->first > now + 1) break;
       if (next->first == now + 1) {
         ready->push_back(std::move(next->second));
@@ -425,7 +420,7 @@ class SyncEngine::Core : public std::enable_shared_from_this<Core> {
     // refresh it and hold what did not apply; it applies when its turn comes.
     BLAZE_ASSIGN_OR_RETURN(local_vv_, DatabaseAccess::GetVersionVector(*db_));
     for (size_t k = r.done; k < ready.size(); ++k) {
-      if (ready[k].seq > Get(local_vv_, ready[k].origin)) Hold(s, ready[k]);
+      if (ready[k].seq > SeqOf(local_vv_, ready[k].origin)) Hold(s, ready[k]);
     }
     return Status::Ok();
   }
