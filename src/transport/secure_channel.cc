@@ -1,7 +1,9 @@
 // secure_channel.cc — SecureChannel of blaze/secure_channel.h: the handshake
 // (channel_handshake.h), then sealed frames (frame_cipher.h) in both
 // directions. The send side is guarded by send_mu_ (Send, Close and the pong
-// a Receive answers a ping with); the receive side belongs to the thread
+// a Receive answers a ping with); Close only tries that lock, so it never
+// waits behind a sender blocked on a peer that stopped reading, and closing
+// the stream wakes that sender. The receive side belongs to the thread
 // calling Receive. The first receive error is kept: the channel is then
 // closed and every later Receive returns it.
 #include "blaze/secure_channel.h"
@@ -19,6 +21,9 @@ namespace blaze {
 
 using protocol::FrameHeader;
 using protocol::FrameType;
+
+// How long Close waits for room for its close frame.
+constexpr std::chrono::milliseconds kCloseWriteTimeout{50};
 
 class SecureChannel::Impl {
  public:
@@ -102,14 +107,17 @@ class SecureChannel::Impl {
 
   void Close() {
     {
-      std::lock_guard<std::mutex> lock(send_mu_);
-      if (!closed_) {
+      std::unique_lock<std::mutex> lock(send_mu_, std::try_to_lock);
+      if (lock.owns_lock() && !closed_) {
         std::string out;
         FrameHeader h;
         h.type = FrameType::kClose;
-        if (sealer_.Seal(h, {}, &out).ok()) stream_->Write(out).IgnoreError();
-        closed_ = true;
+        if (sealer_.Seal(h, {}, &out).ok()) {
+          stream_->SetWriteTimeout(kCloseWriteTimeout);
+          stream_->Write(out).IgnoreError();
+        }
       }
+      closed_ = true;  // a sender holding the lock fails on the closed stream
     }
     stream_->Close();
   }
@@ -135,6 +143,7 @@ class SecureChannel::Impl {
   }
 
   Status FailReceive(const Status& s) {
+    assembler_.Reset();  // a message left unfinished is not kept for the channel's lifetime
     if (receive_error_.ok()) {
       receive_error_ = Status(s.code(), "secure channel closed: " + s.message());
       if (log_) log_(receive_error_.ToString());
@@ -168,6 +177,7 @@ namespace {
 Result<std::unique_ptr<SecureChannel::Impl>> Open(const ChannelOptions& options, std::unique_ptr<ByteStream> stream,
                                                   bool initiator) {
   if (stream == nullptr) return Status::InvalidArgument("SecureChannel needs a stream");
+  stream->SetWriteTimeout(options.send_timeout);
   auto reader = std::make_unique<transport::FrameReader>(stream.get());
   BLAZE_ASSIGN_OR_RETURN(transport::HandshakeOutcome outcome,
                          transport::RunHandshake(options, initiator, stream.get(), reader.get()));
