@@ -94,12 +94,9 @@ Result<std::vector<store::SnapshotRecord>> DatabaseAccess::ReadStates(
   std::vector<store::SnapshotRecord> out;
   Status s = [&]() -> Status {
     for (const auto& [collection, id] : keys) {
-      auto table = impl.catalog_.Find(collection);
-      if (!table.ok()) {
-        if (table.status().IsNotFound()) continue;
-        return table.status();
-      }
-      BLAZE_ASSIGN_OR_RETURN(auto stmt, impl.conn_->Prepare("SELECT state FROM " + (*table)->name + " WHERE id = ?"));
+      BLAZE_ASSIGN_OR_RETURN(const store::TableInfo* table, impl.catalog_.Find(collection));
+      if (table == nullptr) continue;  // no table: no such record
+      BLAZE_ASSIGN_OR_RETURN(auto stmt, impl.conn_->Prepare("SELECT state FROM " + table->name + " WHERE id = ?"));
       stmt->BindText(1, id);
       BLAZE_ASSIGN_OR_RETURN(bool row, stmt->Step());
       if (row) out.push_back(store::SnapshotRecord{collection, id, std::string(stmt->ColumnBlob(0))});
@@ -149,7 +146,7 @@ Result<std::map<std::string, std::map<std::string, std::string>>> DatabaseAccess
   std::map<std::string, std::map<std::string, std::string>> out;
   BLAZE_ASSIGN_OR_RETURN(std::vector<std::string> names, db.impl_->catalog_.List());
   for (const auto& name : names) {
-    BLAZE_ASSIGN_OR_RETURN(const store::TableInfo* table, db.impl_->catalog_.Find(name));
+    BLAZE_ASSIGN_OR_RETURN(const store::TableInfo* table, db.impl_->catalog_.Require(name));
     BLAZE_ASSIGN_OR_RETURN(auto stmt, db.impl_->conn_->PrepareUncached("SELECT id, state FROM " + table->name));
     auto& coll = out[name];
     while (true) {
