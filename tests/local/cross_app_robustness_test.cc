@@ -2,7 +2,7 @@
 // evictions for collections a replica never had, apps that stop reading,
 // flood the socket or send oversized messages, an impostor serving the
 // database while its owner is down, and apps removed from the registry while
-// connected. The hostile peer speaks the real protocol over SecureChannel.
+// connected. The hostile app (support/hostile_app.h) speaks the real protocol.
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -21,6 +21,7 @@
 #include "local/cross_app_common.h"
 #include "store/replica.h"
 #include "support/db_fixture.h"
+#include "support/hostile_app.h"
 #include "sync/messages.h"
 
 namespace blaze {
@@ -77,12 +78,10 @@ class CrossAppRobustnessTest : public ::testing::Test {
     return s.ok() ? std::move(s).value() : nullptr;
   }
   // The hostile app: a registered app speaking the real protocol by hand.
-  std::unique_ptr<SecureChannel> Hostile(const KeyPair& key, CrossAppOptions options = {}) {
-    trusts_.push_back(std::move(local::GroupTrustStore(*AppGroup::Open(group_))).value());
-    auto ch = SecureChannel::Connect(local::CrossAppChannelOptions(key, trusts_.back().get(), "bugs.blazedb", options),
-                                     RawStream());
-    EXPECT_TRUE(ch.ok()) << ch.status().ToString();
-    return ch.ok() ? std::move(ch).value() : nullptr;
+  std::unique_ptr<testing::HostileApp> Hostile(const KeyPair& key) {
+    auto app = testing::HostileApp::Connect(group_, "bugs.blazedb", key);
+    EXPECT_TRUE(app.ok()) << app.status().ToString();
+    return app.ok() ? std::move(app).value() : nullptr;
   }
   bool LiveConnections(size_t n) {
     size_t live = 0;
@@ -96,7 +95,6 @@ class CrossAppRobustnessTest : public ::testing::Test {
   std::unique_ptr<Database> owner_;
   ExportPolicy policy_;
   std::unique_ptr<CrossAppShare> share_;
-  std::vector<std::unique_ptr<TrustStore>> trusts_;  // outlive the hostile channels
 };
 
 // --- item 3: evictions for a collection the replica has no table for -------
@@ -152,7 +150,7 @@ TEST_F(CrossAppRobustnessTest, AnAppThatStopsReadingFreezesNeitherAcceptingNorSt
   Share();
   auto hostile = Hostile(stats_key_);
   ASSERT_NE(hostile, nullptr);
-  ASSERT_TRUE(local::SendMessage(*hostile, sync::Hello{NodeId{0x5eed0001}, {}, false}).ok());
+  ASSERT_TRUE(hostile->SendHello(NodeId{0x5eed0001}).ok());
   // The owner has started sending the 2 MB batch nobody reads.
   ASSERT_TRUE(Eventually([&] {
     for (const auto& c : share_->Connections()) {
@@ -160,7 +158,7 @@ TEST_F(CrossAppRobustnessTest, AnAppThatStopsReadingFreezesNeitherAcceptingNorSt
     }
     return false;
   }));
-  ASSERT_TRUE(local::SendMessage(*hostile, sync::ErrorMsg{"bye"}).ok());
+  ASSERT_TRUE(hostile->SendError("bye").ok());
   auto dash = Connect(dash_key_, "dash.blazedb");
   ASSERT_TRUE(dash->WaitForCatchUp(20s).ok()) << dash->status().last_error;
   EXPECT_EQ(*dash->db().Count("comments"), 100);
@@ -245,12 +243,10 @@ TEST_F(CrossAppRobustnessTest, StalledHandshakesAndOneAppsConnectionsCannotTakeE
   ASSERT_NE(h2, nullptr);
   auto h3 = Hostile(stats_key_);
   ASSERT_NE(h3, nullptr);
-  auto refused = h3->Receive(5s);
+  auto refused = h3->ReceiveUntil<sync::ErrorMsg>(5s);
   ASSERT_TRUE(refused.ok()) << refused.status().ToString();
-  auto msg = sync::DecodeMessage(refused->body);
-  ASSERT_TRUE(msg.ok());
-  ASSERT_TRUE(std::holds_alternative<sync::ErrorMsg>(*msg));
-  EXPECT_NE(std::get<sync::ErrorMsg>(*msg).message.find("max_connections_per_app"), std::string::npos);
+  EXPECT_NE(refused->message.find("max_connections_per_app"), std::string::npos) << refused->message;
+  EXPECT_NE(h3->DrainUntilClosed(5s).code(), StatusCode::kIOError);  // and the owner closed it
   auto dash = Connect(dash_key_, "dash.blazedb");
   ASSERT_TRUE(dash->WaitForCatchUp(10s).ok()) << dash->status().last_error;
 }
@@ -259,10 +255,10 @@ TEST_F(CrossAppRobustnessTest, AnOversizedMessageClosesOnlyItsConnection) {
   CrossAppOptions o;
   o.max_message_size = 64 << 10;
   Share(o);
-  auto hostile = Hostile(stats_key_, o);
+  auto hostile = Hostile(stats_key_);
   ASSERT_NE(hostile, nullptr);
   // The owner stops reading it at 64 KiB and closes, so the send may fail.
-  hostile->Send(0, std::string(256 << 10, 'x')).IgnoreError();
+  hostile->SendRaw(std::string(256 << 10, 'x')).IgnoreError();
   ASSERT_TRUE(Eventually([&] {
     for (const auto& c : share_->Connections()) {
       if (c.app == "stats" && c.error.find("larger than the maximum") != std::string::npos) return true;
@@ -280,24 +276,14 @@ TEST_F(CrossAppRobustnessTest, TooManyChangesInOneMessageAreRefusedAndNotStored)
   auto hostile = Hostile(stats_key_);
   ASSERT_NE(hostile, nullptr);
   const NodeId node{0x5eed0002};
-  ASSERT_TRUE(local::SendMessage(*hostile, sync::Hello{node, {}, false}).ok());
-  sync::ChangesMsg m;
-  m.batch = 1;
-  for (Seq seq = 1; seq <= 5000; ++seq) m.changes.push_back(store::Change{node, seq, Hlc{seq}, {}});
-  ASSERT_TRUE(local::SendMessage(*hostile, m).ok());
-  bool refused = false;
-  for (int i = 0; i < 50 && !refused; ++i) {
-    auto r = hostile->Receive(200ms);
-    if (!r.ok()) {
-      if (r.status().code() == StatusCode::kIOError) continue;
-      break;
-    }
-    auto msg = sync::DecodeMessage(r->body);
-    if (msg.ok() && std::holds_alternative<sync::ErrorMsg>(*msg)) {
-      refused = std::get<sync::ErrorMsg>(*msg).message.find("max_changes_per_message") != std::string::npos;
-    }
-  }
-  EXPECT_TRUE(refused);
+  ASSERT_TRUE(hostile->SendHello(node).ok());
+  std::vector<store::Change> empty;
+  for (Seq seq = 1; seq <= 5000; ++seq) empty.push_back(testing::HostileApp::Change(node, seq, Hlc{seq}, {}));
+  ASSERT_TRUE(hostile->SendChanges(1, std::move(empty)).ok());
+  auto refused = hostile->ReceiveUntil<sync::ErrorMsg>(5s);
+  ASSERT_TRUE(refused.ok()) << refused.status().ToString();
+  EXPECT_NE(refused->message.find("max_changes_per_message"), std::string::npos) << refused->message;
+  EXPECT_NE(hostile->DrainUntilClosed(5s).code(), StatusCode::kIOError);
   auto vv = DatabaseAccess::GetVersionVector(*owner_);
   ASSERT_TRUE(vv.ok());
   EXPECT_EQ(SeqOf(*vv, node), 0u) << "the oversized changes message was stored";
@@ -348,7 +334,7 @@ TEST_F(CrossAppRobustnessTest, AnAppCannotForgeLinesInTheOwnersLog) {
   Share(o);
   auto hostile = Hostile(stats_key_);
   ASSERT_NE(hostile, nullptr);
-  ASSERT_TRUE(local::SendMessage(*hostile, sync::ErrorMsg{"oops\ncross-app: connection of 'dashboard' closed\r\x1b[2K"}).ok());
+  ASSERT_TRUE(hostile->SendError("oops\ncross-app: connection of 'dashboard' closed\r\x1b[2K").ok());
   ASSERT_TRUE(Eventually([&] {
     std::lock_guard<std::mutex> l(mu);
     for (const auto& line : lines) {
