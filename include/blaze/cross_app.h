@@ -88,7 +88,6 @@ struct CrossAppConnection {
   uint64_t changes_refused = 0;   // refused by the policy (error sent, nothing applied)
   std::string error;              // why it closed, if it did
 };
-// Connections() lists open connections and the last 16 that ended.
 
 class CrossAppShare {
  public:
@@ -99,6 +98,7 @@ class CrossAppShare {
   // Replaces the export policy; connected apps get what it grants now (newly
   // visible records arrive, newly hidden ones are evicted) without reconnecting.
   Status SetPolicy(const ExportPolicy& policy);
+  // The open connections, and the last 16 that ended.
   std::vector<CrossAppConnection> Connections() const;
   const std::string& socket_path() const;
 
