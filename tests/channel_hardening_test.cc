@@ -2,7 +2,8 @@
 // the middle) that breaks the handshake's framing rules, and against a peer
 // that stops reading (issue 9 items 4 and 8): a handshake frame without FIN
 // is refused, a plaintext error frame after message 3 is not taken as the
-// responder's answer, and neither Send nor Close can be held for ever.
+// responder's answer, neither Send nor Close can be held for ever, and a
+// message left unfinished is not kept for ever.
 #include <gtest/gtest.h>
 
 #include <functional>
@@ -113,6 +114,39 @@ TEST(ChannelHardeningTest, APeerThatStopsReadingHoldsNeitherSendNorClose) {
   ASSERT_EQ(closing.wait_for(10s), std::future_status::ready) << "Close waited for the blocked sender";
   ASSERT_EQ(sending.wait_for(10s), std::future_status::ready) << "Close did not wake the blocked sender";
   EXPECT_FALSE(sending.get().ok());
+}
+
+// A peer that sends the first frame of a long message and then nothing:
+// with partial_message_timeout the receiver gives up (and frees the part it
+// holds) instead of keeping it for as long as the connection lives.
+TEST(ChannelHardeningTest, AMessageLeftUnfinishedFailsAfterPartialMessageTimeout) {
+  testing::Party client, server;
+  testing::MakeParties(&client, &server);
+  server.options.partial_message_timeout = 300ms;
+  auto pair = MakeUnixSocketPair();
+  ASSERT_TRUE(pair.ok());
+  auto tap_owned = std::make_unique<testing::TapStream>(std::move(pair->first));
+  testing::TapStream* tap = tap_owned.get();
+  auto opened = testing::OpenPair(client.options, std::move(tap_owned), server.options, std::move(pair->second));
+  ASSERT_TRUE(opened.client.ok() && opened.server.ok());
+  tap->Hold(true);
+  ASSERT_TRUE((*opened.client)->Send(0, std::string(200000, 'y')).ok());
+  std::vector<std::string> held = tap->TakeHeld();
+  ASSERT_EQ(held.size(), 1u);
+  const size_t first_frame = protocol::kFrameHeaderSize + protocol::kMaxFrameBody;
+  ASSERT_GT(held[0].size(), first_frame);
+  ASSERT_TRUE(tap->inner()->Write(std::string_view(held[0]).substr(0, first_frame)).ok());
+  Status why;
+  for (int i = 0; i < 100; ++i) {
+    auto r = (*opened.server)->Receive(100ms);
+    ASSERT_FALSE(r.ok()) << "the message cannot be complete";
+    if (r.status().code() != StatusCode::kIOError) {
+      why = r.status();
+      break;
+    }
+  }
+  EXPECT_EQ(why.code(), StatusCode::kAborted) << why.ToString();
+  EXPECT_NE(why.message().find("unfinished"), std::string::npos) << why.ToString();
 }
 
 }  // namespace

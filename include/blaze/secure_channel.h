@@ -49,6 +49,10 @@ struct ChannelOptions {
   // cannot hold a sender for longer. Zero: no bound.
   std::chrono::milliseconds send_timeout{30000};
   size_t max_message_size = 16 << 20;    // reassembled message limit (bytes)
+  // A message (fragmented over several frames) must be complete within this
+  // from its first frame, else Receive fails (kAborted) and the channel
+  // closes, freeing what was received of it. Zero: no limit.
+  std::chrono::milliseconds partial_message_timeout{0};
   uint64_t rekey_after_frames = uint64_t{1} << 20;  // per direction
   uint64_t rekey_after_bytes = uint64_t{1} << 30;   // per direction
   // Told why a handshake or channel failed (the peer is told nothing more

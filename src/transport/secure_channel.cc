@@ -35,6 +35,7 @@ class SecureChannel::Impl {
         sealer_(std::move(outcome.send), {options.rekey_after_frames, options.rekey_after_bytes}),
         opener_(std::move(outcome.receive)),
         assembler_(options.max_message_size),
+        partial_timeout_(options.partial_message_timeout),
         peer_(std::move(outcome.peer)),
         hash_(outcome.handshake_hash) {}
 
@@ -63,7 +64,10 @@ class SecureChannel::Impl {
     for (;;) {
       Result<protocol::Frame> frame = reader_->Read(deadline);
       if (!frame.ok()) {
-        if (frame.status().code() == StatusCode::kIOError && !closed_) return frame.status();  // timeout: retryable
+        if (frame.status().code() == StatusCode::kIOError && !closed_) {
+          if (PartialTooOld()) return FailReceive(PartialTooOldStatus());
+          return frame.status();  // timeout: retryable
+        }
         return FailReceive(frame.status());
       }
       std::string plain;
@@ -74,9 +78,14 @@ class SecureChannel::Impl {
       if (frame->header.flags & protocol::flag::kCompressed) {
         return FailReceive(Status::Corruption("protocol error: compressed frame, but compression was not negotiated"));
       }
+      const bool was_partial = assembler_.in_progress();
       Result<std::optional<protocol::Message>> m = assembler_.Add(frame->header, plain);
       if (!m.ok()) return FailReceive(m.status());
-      if (!m->has_value()) continue;
+      if (!m->has_value()) {
+        if (!was_partial) partial_since_ = std::chrono::steady_clock::now();
+        if (PartialTooOld()) return FailReceive(PartialTooOldStatus());  // trickled in too slowly
+        continue;
+      }
       protocol::Message& msg = **m;
       switch (msg.type) {
         case FrameType::kData:
@@ -135,6 +144,16 @@ class SecureChannel::Impl {
     return sealer_.rekeys();
   }
 
+  // A message begun longer than partial_message_timeout ago is still unfinished.
+  bool PartialTooOld() const {
+    return partial_timeout_.count() > 0 && assembler_.in_progress() &&
+           std::chrono::steady_clock::now() - partial_since_ > partial_timeout_;
+  }
+  Status PartialTooOldStatus() const {
+    return Status::Aborted("the peer left a message unfinished for more than " +
+                           std::to_string(partial_timeout_.count()) + " ms");
+  }
+
   Status FailSend(const Status& s) {
     closed_ = true;
     stream_->Close();
@@ -163,7 +182,9 @@ class SecureChannel::Impl {
   transport::FrameSealer sealer_;  // guarded by send_mu_
   std::atomic<bool> closed_{false};
   transport::FrameOpener opener_;  // receive thread only
-  protocol::MessageAssembler assembler_;
+  protocol::MessageAssembler assembler_;       // receive thread only
+  std::chrono::milliseconds partial_timeout_;  // 0: none
+  std::chrono::steady_clock::time_point partial_since_;  // when the unfinished message began
   Status receive_error_;
   PeerInfo peer_;
   std::array<uint8_t, 32> hash_;
