@@ -155,19 +155,31 @@ struct CrossAppShare::Impl::Session : std::enable_shared_from_this<Session> {
   void Close(const std::string& why) {
     SecureChannel* c;
     std::string app;
+    bool first;
     {
       std::lock_guard<std::mutex> l(mu);
-      if (closed) return;
+      first = !closed;
+      // A close without a reason (the sender found the channel already
+      // closed) leaves the reason to the receiver, which says it next.
+      if (!first && (why.empty() || !stats.error.empty())) return;
       closed = true;
       stats.live = false;
       if (stats.error.empty()) stats.error = why;
       c = ch.get();
       app = stats.app;
     }
-    cv.notify_all();
-    if (c) c->Close();
-    if (raw) raw->Close();
+    if (first) {
+      cv.notify_all();
+      if (c) c->Close();
+      if (raw) raw->Close();
+    }
     if (!why.empty()) owner->Log("cross-app: connection of '" + app + "' closed: " + why);
+  }
+
+  // The sender failed: a channel already closed (by the receiver, or by
+  // Close) is not the reason; anything else (a write that timed out) is.
+  void SenderFailed(const Status& s) {
+    Close(s.code() == StatusCode::kFailedPrecondition ? std::string() : s.ToString());
   }
 
   // The end of the rx thread: everything stops, tx is joined.
@@ -390,7 +402,7 @@ struct CrossAppShare::Impl::Session : std::enable_shared_from_this<Session> {
       }
       for (auto& m : out) {
         Status s = local::SendMessage(*ch, m);
-        if (!s.ok()) return Close(s.ToString());
+        if (!s.ok()) return SenderFailed(s);
       }
       {
         std::lock_guard<std::mutex> l(mu);
@@ -400,7 +412,7 @@ struct CrossAppShare::Impl::Session : std::enable_shared_from_this<Session> {
       if (save) DatabaseAccess::SaveCheckpoint(*owner->db_, node, acked).IgnoreError();
       if (pump) {
         Status s = Pump();
-        if (!s.ok()) return Close(s.ToString());
+        if (!s.ok()) return SenderFailed(s);
       }
     }
   }

@@ -167,10 +167,9 @@ class SecureChannel::Impl {
       receive_error_ = Status(s.code(), "secure channel closed: " + s.message());
       if (log_) log_(receive_error_.ToString());
     }
-    {
-      std::lock_guard<std::mutex> lock(send_mu_);
-      closed_ = true;
-    }
+    // Not under send_mu_: a sender blocked on a peer that stopped reading
+    // holds it; closing the stream is what wakes that sender.
+    closed_ = true;
     stream_->Close();
     return receive_error_;
   }
