@@ -102,6 +102,24 @@ check "compacted data is untouched" '{"_id":"x","n":2,"t":"one"}' "$("$bin" get 
 check "a new replica of a compacted database is bootstrapped from a snapshot" "$("$bin" export s1 bugs)" "$("$bin" export s4 bugs)"
 check "compact refuses a negative horizon" 2 "$(code "$bin" compact s1 --tombstone-horizon-ms -5)"
 check "compact on a missing database" 3 "$(code "$bin" compact nowhere.blazedb)"
+# A running watch sees every change after a compaction pruned the whole log
+# (issue 9 item 11: local_seq must not be reused).
+"$bin" init wc >/dev/null
+"$bin" put wc bugs '{"n":1}' --id c1 >/dev/null
+"$bin" put wc bugs '{"n":2}' --id c2 >/dev/null
+"$bin" watch wc bugs > wc.out 2>/dev/null &
+wpid=$!
+sleep 0.5
+"$bin" put wc bugs '{"n":3}' --id c3 >/dev/null
+for _ in $(seq 50); do [ -s wc.out ] && break; sleep 0.1; done
+"$bin" compact wc --log-horizon-ms 0 >/dev/null
+for i in 4 5 6; do "$bin" put wc bugs "{\"n\":$i}" --id c$i >/dev/null; done
+for _ in $(seq 50); do [ "$(wc -l < wc.out)" -ge 4 ] && break; sleep 0.1; done
+sleep 0.3
+kill -INT $wpid
+wait $wpid
+check "a watch sees every change after compaction emptied the log" "c3 c4 c5 c6" \
+  "$(grep -o '"_id":"c[0-9]"' wc.out | cut -d'"' -f4 | tr '\n' ' ' | sed 's/ $//')"
 bench=$("$bin" bench local-sync --records 50 --updates 20 --json)
 check "bench local-sync runs and converges (durable and in memory)" 2 "$(echo "$bench" | grep -o '"converged":true' | wc -l)"
 
