@@ -89,7 +89,10 @@ check "changes prints one line per change" 3 "$("$bin" changes s3 | wc -l)"
 check "changes --since-seq" 1 "$("$bin" changes s1 --since-seq 1 | wc -l)"
 check "a change line has origin, seq, hlc, ops" 1 "$("$bin" changes s1 --since-seq 1 | grep -c '"ops":\[{"collection":"bugs","fields":{"n":2},"id":"x","type":"put"}\],"origin":"[0-9a-f]\{16\}","seq":2')"
 cp s1 s1copy
-check "a copied file cannot sync with its original" 2 "$(code "$bin" sync s1 s1copy)"
+check "a copied file takes its own node id and syncs with its original" 0 "$(code "$bin" sync s1 s1copy)"
+check "the same file twice cannot sync" 2 "$(code "$bin" sync s1 s1)"
+ln s1 s1link
+check "a hard link is the same file" 2 "$(code "$bin" sync s1 s1link)"
 check "sync needs two databases" 2 "$(code "$bin" sync s1)"
 # compact
 out=$("$bin" compact s1)
