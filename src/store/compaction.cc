@@ -272,11 +272,12 @@ Result<size_t> Database::Impl::ApplySnapshot(const store::Snapshot& snapshot, in
   for (const auto& [origin, seq] : snapshot.vv) {
     if (origin.value == 0 || seq == 0) return Status::InvalidArgument("snapshot vector has an empty entry");
   }
-  if (SeqOf(snapshot.vv, node_) > 0) {
+  const NodeId self = node_;
+  if (SeqOf(snapshot.vv, self) > 0) {
     // Only this node writes under its id; the peer cannot be ahead of it.
     BLAZE_ASSIGN_OR_RETURN(VersionVector mine, GetVersionVector());
-    if (SeqOf(snapshot.vv, node_) > SeqOf(mine, node_)) {
-      return Status::Corruption("snapshot holds changes of this node (" + node_.ToHex() +
+    if (SeqOf(snapshot.vv, self) > SeqOf(mine, self)) {
+      return Status::Corruption("snapshot holds changes of this node (" + self.ToHex() +
                                 ") that this file lacks; was the file restored from a backup?");
     }
   }
