@@ -38,6 +38,19 @@ Value OpJson(const store::Op& op) {
   return Value(std::move(m));
 }
 
+// Why `blazedb sync` did not converge, or "" if it did: the databases
+// converged when every link stayed open, the version vectors are equal and
+// so are the visible states.
+std::string NotConvergedReason(bool same_vectors, bool same_states, const std::string& link_error) {
+  if (!link_error.empty()) return "a link failed: " + link_error;
+  if (!same_vectors) return "the version vectors still differ after every round (changes are missing on some database)";
+  if (!same_states) {
+    return "the version vectors are equal but the records differ (state_digest): two different changes share an "
+           "(origin, seq), written by a copied or restored database file before it noticed";
+  }
+  return "";
+}
+
 }  // namespace
 
 Status Sync(const std::vector<std::string>& paths) {
@@ -56,7 +69,8 @@ Status Sync(const std::vector<std::string>& paths) {
     for (const auto& other : replicas) {
       if (other->db->node_id() == r->db->node_id()) {
         return Status::InvalidArgument(path + " has the same node id as " + other->db->path() +
-                                       " (a copied file); they cannot sync");
+                                       ": the same file twice, or a copy made before this build recorded the "
+                                       "file's identity; they cannot sync");
       }
     }
     BLAZE_ASSIGN_OR_RETURN(r->engine, sync::SyncEngine::Create(r->db.get(), &r->executor));
@@ -90,8 +104,18 @@ Status Sync(const std::vector<std::string>& paths) {
       for (auto& r : replicas) r->engine->Tick();
     }
   }
+  // Equal vectors are not enough: two different changes under one (origin,
+  // seq) leave equal vectors over different records. The states must agree.
+  std::vector<DatabaseAccess::StateDigest> digests;
+  for (auto& r : replicas) {
+    BLAZE_ASSIGN_OR_RETURN(DatabaseAccess::StateDigest d, DatabaseAccess::LiveStateDigest(*r->db));
+    digests.push_back(std::move(d));
+  }
+  bool same_states = true;
+  for (const auto& d : digests) same_states = same_states && d.hex == digests[0].hex;
   Value::Array dbs;
   std::string first_error;
+  size_t index = 0;
   for (auto& r : replicas) {
     uint64_t applied = 0, sent = 0;
     for (const auto& st : r->engine->Stats()) {
@@ -104,14 +128,18 @@ Status Sync(const std::vector<std::string>& paths) {
                                    {"node", Value(r->db->node_id().ToHex())},
                                    {"changes_received", Value(static_cast<int64_t>(applied))},
                                    {"changes_sent", Value(static_cast<int64_t>(sent))},
+                                   {"records", Value(static_cast<int64_t>(digests[index].records))},
+                                   {"state_digest", Value(digests[index].hex)},
                                    {"version_vector", VectorJson(vv)}}));
+    ++index;
   }
+  const std::string reason = NotConvergedReason(converged, same_states, first_error);
+  converged = reason.empty();
   Value::Map summary{{"converged", Value(converged)}, {"databases", Value(std::move(dbs))}};
   if (!first_error.empty()) summary["error"] = Value(first_error);
+  if (!converged) summary["reason"] = Value(reason);
   std::printf("%s\n", ToJson(Value(std::move(summary))).c_str());
-  if (!converged) {
-    return Status::Aborted("the databases did not converge" + (first_error.empty() ? "" : ": " + first_error));
-  }
+  if (!converged) return Status::Aborted("the databases did not converge: " + reason);
   return Status::Ok();
 }
 
