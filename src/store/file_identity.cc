@@ -29,27 +29,31 @@ Result<std::string> FileIdentityOf(const std::string& path) {
   uint64_t inode = 0;
   int64_t birth_sec = 0;
   int64_t birth_nsec = 0;
+  bool known = false;
 #if defined(__linux__) && defined(STATX_BTIME)
   struct statx stx;
-  if (::statx(AT_FDCWD, path.c_str(), 0, STATX_INO | STATX_BTIME, &stx) != 0) {
+  if (::statx(AT_FDCWD, path.c_str(), 0, STATX_INO | STATX_BTIME, &stx) == 0) {
+    known = true;
+    inode = stx.stx_ino;
+    if (stx.stx_mask & STATX_BTIME) {
+      birth_sec = stx.stx_btime.tv_sec;
+      birth_nsec = stx.stx_btime.tv_nsec;
+    }
+  } else if (errno != ENOSYS && errno != EPERM) {  // an old kernel or a sandbox without statx: stat below
     return Status::IOError("cannot examine '" + path + "': " + std::strerror(errno));
   }
-  inode = stx.stx_ino;
-  if (stx.stx_mask & STATX_BTIME) {
-    birth_sec = stx.stx_btime.tv_sec;
-    birth_nsec = stx.stx_btime.tv_nsec;
-  }
-#else
-  struct stat st;
-  if (::stat(path.c_str(), &st) != 0) {
-    return Status::IOError("cannot examine '" + path + "': " + std::strerror(errno));
-  }
-  inode = static_cast<uint64_t>(st.st_ino);
+#endif
+  if (!known) {
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0) {
+      return Status::IOError("cannot examine '" + path + "': " + std::strerror(errno));
+    }
+    inode = static_cast<uint64_t>(st.st_ino);
 #if defined(__APPLE__)
-  birth_sec = st.st_birthtimespec.tv_sec;
-  birth_nsec = st.st_birthtimespec.tv_nsec;
+    birth_sec = st.st_birthtimespec.tv_sec;
+    birth_nsec = st.st_birthtimespec.tv_nsec;
 #endif
-#endif
+  }
   return std::to_string(inode) + ":" + std::to_string(birth_sec) + "." + std::to_string(birth_nsec);
 }
 
