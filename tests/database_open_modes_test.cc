@@ -31,7 +31,9 @@ bool Exists(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0;
 }
 
-void Touch(const std::string& path) { std::ofstream(path, std::ios::binary).flush(); }
+void Touch(const std::string& path) {
+  std::ofstream(path, std::ios::binary).flush();
+}
 
 // ---- empty files (issue 9, item 15) ----
 
@@ -157,8 +159,9 @@ TEST(DatabaseOpenModesTest, OpenWaitsForAnotherConnectionsLock) {
   { ASSERT_TRUE(OpenOrDie(path)->Put("bugs", "b1", J("{}")).ok()); }
   sqlite3* other = nullptr;
   ASSERT_EQ(sqlite3_open(path.c_str(), &other), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(other, "PRAGMA locking_mode=EXCLUSIVE; BEGIN EXCLUSIVE; "
-                                "INSERT INTO blaze_meta(key, value) VALUES ('lock-test', 1);",
+  ASSERT_EQ(sqlite3_exec(other,
+                         "PRAGMA locking_mode=EXCLUSIVE; BEGIN EXCLUSIVE; "
+                         "INSERT INTO blaze_meta(key, value) VALUES ('lock-test', 1);",
                          nullptr, nullptr, nullptr),
             SQLITE_OK);
   std::atomic<bool> released{false};

@@ -5,8 +5,8 @@
 #include <cstdint>
 #include <cstdio>
 #include <limits>
-#include <string>
 #include <optional>
+#include <string>
 
 #include "commands.h"
 
@@ -125,11 +125,13 @@ int main(int argc, char** argv) {
   int64_t tombstone_horizon_ms = blaze::CompactOptions{}.tombstone_horizon_ms;
   auto* compact = app.add_subcommand("compact", "Prune the change log and purge tombstones; prints a JSON summary");
   compact->add_option("DB", db)->required();
-  compact->add_option("--log-horizon-ms", log_horizon_ms,
-                      "also prune changes older than this, acknowledged or not (default 7 days; 0: the whole log)")
+  compact
+      ->add_option("--log-horizon-ms", log_horizon_ms,
+                   "also prune changes older than this, acknowledged or not (default 7 days; 0: the whole log)")
       ->check(IntegerIn(0, kInt64Max));
-  compact->add_option("--tombstone-horizon-ms", tombstone_horizon_ms,
-                      "purge tombstones older than this in any case (default 30 days)")
+  compact
+      ->add_option("--tombstone-horizon-ms", tombstone_horizon_ms,
+                   "purge tombstones older than this in any case (default 30 days)")
       ->check(IntegerIn(0, kInt64Max));
 
   int bench_replicas = 2, bench_records = 10000, bench_updates = 10000;
@@ -139,7 +141,8 @@ int main(int argc, char** argv) {
   auto* local_sync = bench->add_subcommand("local-sync", "Replicas in one process: throughput, latency, bytes per update");
   local_sync->add_option("--replicas", bench_replicas, "replicas (default 2)")->check(IntegerIn(2, 16));
   local_sync->add_option("--records", bench_records, "records inserted (default 10000)")->check(IntegerIn(1, kIntMax));
-  local_sync->add_option("--updates", bench_updates, "single-field updates (default 10000)")->check(IntegerIn(1, kIntMax));
+  local_sync->add_option("--updates", bench_updates, "single-field updates (default 10000)")
+      ->check(IntegerIn(1, kIntMax));
   local_sync->add_flag("--json", bench_json, "print JSON");
 
   auto* keygen = app.add_subcommand("keygen", "Write a new X25519 key file (mode 0600); prints the public key in hex");

@@ -35,8 +35,8 @@ Result<std::unique_ptr<Database>> OpenForReading(const std::string& path) {
   // -shm files next to it when no other process has them open.
   const size_t slash = path.rfind('/');
   const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
-  o.read_only = access(path.c_str(), W_OK) != 0 ||
-                (access((path + "-wal").c_str(), F_OK) != 0 && access(dir.c_str(), W_OK) != 0);
+  o.read_only =
+      access(path.c_str(), W_OK) != 0 || (access((path + "-wal").c_str(), F_OK) != 0 && access(dir.c_str(), W_OK) != 0);
   return Database::Open(o, path);
 }
 

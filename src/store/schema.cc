@@ -140,7 +140,9 @@ std::string UriPath(const std::string& path) {
   return out;
 }
 
-bool Exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
+bool Exists(const std::string& path) {
+  return ::access(path.c_str(), F_OK) == 0;
+}
 
 // A read-only handle that never creates, changes or leaves behind a file
 // (docs/on-disk-format.md, "Read-only access"). SQLite's plain read-only
@@ -153,7 +155,8 @@ Result<std::unique_ptr<Connection>> OpenReadOnly(const Options& options, const s
   const bool wal = Exists(path + "-wal");
   const bool shm = Exists(path + "-shm");
   if (wal && !shm) {
-    return Status::FailedPrecondition("'" + path + "' has a -wal file but no -shm file; a read-only open cannot "
+    return Status::FailedPrecondition("'" + path +
+                                      "' has a -wal file but no -shm file; a read-only open cannot "
                                       "recover it: open it once with write access");
   }
   const std::string uri = "file:" + UriPath(path) + (wal ? "?mode=ro&readonly_shm=1" : "?immutable=1");
@@ -183,8 +186,8 @@ Result<OpenedFile> OpenDatabaseFile(const Options& options, const std::string& p
   const bool in_memory = options.in_memory;
   OpenedFile out;
   if (in_memory) {
-    BLAZE_ASSIGN_OR_RETURN(out.conn, Connection::Open(":memory:", SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
-                                                      options.busy_timeout_ms));
+    BLAZE_ASSIGN_OR_RETURN(
+        out.conn, Connection::Open(":memory:", SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, options.busy_timeout_ms));
     BLAZE_RETURN_IF_ERROR(Configure(*out.conn, options, true, false));
     BLAZE_RETURN_IF_ERROR(CreateSchema(*out.conn, random));
   } else {
