@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -28,16 +29,47 @@ Result<std::unique_ptr<Database>> OpenExisting(const std::string& path) {
   return Database::Open(o, path);
 }
 
+namespace {
+
+// Whether a read-only handle must be opened: this process cannot write the
+// file, or cannot create its -wal next to it.
+bool NeedsReadOnly(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  return access(path.c_str(), W_OK) != 0 ||
+         (access((path + "-wal").c_str(), F_OK) != 0 && access(dir.c_str(), W_OK) != 0);
+}
+
+bool SameFile(const struct stat& a, const struct stat& b) {
+  return a.st_ino == b.st_ino && a.st_dev == b.st_dev && a.st_size == b.st_size &&
+         a.st_mtim.tv_sec == b.st_mtim.tv_sec && a.st_mtim.tv_nsec == b.st_mtim.tv_nsec &&
+         a.st_ctim.tv_sec == b.st_ctim.tv_sec && a.st_ctim.tv_nsec == b.st_ctim.tv_nsec;
+}
+
+}  // namespace
+
 Result<std::unique_ptr<Database>> OpenForReading(const std::string& path) {
   Options o;
   o.create_if_missing = false;
-  // A read-write handle needs to write the file, and to create its -wal and
-  // -shm files next to it when no other process has them open.
-  const size_t slash = path.rfind('/');
-  const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
-  o.read_only =
-      access(path.c_str(), W_OK) != 0 || (access((path + "-wal").c_str(), F_OK) != 0 && access(dir.c_str(), W_OK) != 0);
+  o.read_only = NeedsReadOnly(path);
   return Database::Open(o, path);
+}
+
+Status ReadDatabase(const std::string& path, const std::function<Status(Database&)>& read) {
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    struct stat before {};
+    const bool stable = ::stat(path.c_str(), &before) == 0;
+    BLAZE_ASSIGN_OR_RETURN(auto db, OpenForReading(path));
+    Status s = read(*db);
+    // A read-only handle opened while no writer had the file reads it as
+    // immutable (docs/on-disk-format.md): if a writer started and wrote to
+    // the main file meanwhile, the read may have mixed old and new pages.
+    const bool read_only = NeedsReadOnly(path);
+    db.reset();
+    struct stat after {};
+    if (!read_only || (stable && ::stat(path.c_str(), &after) == 0 && SameFile(before, after))) return s;
+  }
+  return Status::Busy("'" + path + "' kept changing while it was read without write access; try again");
 }
 
 Status PrintLine(std::string_view line) {
@@ -154,9 +186,13 @@ Status Put(const std::string& path, const std::string& collection, const std::st
 }
 
 Status Get(const std::string& path, const std::string& collection, const std::string& id) {
-  BLAZE_ASSIGN_OR_RETURN(auto db, OpenForReading(path));
-  BLAZE_ASSIGN_OR_RETURN(Value doc, db->Get(collection, id));
-  return PrintLine(RecordJson(id, doc));
+  std::string line;
+  BLAZE_RETURN_IF_ERROR(ReadDatabase(path, [&](Database& db) -> Status {
+    BLAZE_ASSIGN_OR_RETURN(Value doc, db.Get(collection, id));
+    line = RecordJson(id, doc);
+    return Status::Ok();
+  }));
+  return PrintLine(line);
 }
 
 Status Patch(const std::string& path, const std::string& collection, const std::string& id, const std::string& json) {
@@ -179,15 +215,19 @@ Status Query(const std::string& path, const std::string& collection, const Query
   q.limit = args.limit;
   q.offset = args.offset;
   BLAZE_ASSIGN_OR_RETURN(q.vars, ParseVars(args.vars));
-  BLAZE_ASSIGN_OR_RETURN(auto db, OpenForReading(path));
-  if (args.explain) {
-    BLAZE_ASSIGN_OR_RETURN(std::string plan, db->Explain(collection, q));
-    if (std::fwrite(plan.data(), 1, plan.size(), stdout) != plan.size()) {
-      return Status::IOError(std::string("writing to standard output failed: ") + std::strerror(errno));
+  std::string plan;
+  std::vector<Record> records;
+  BLAZE_RETURN_IF_ERROR(ReadDatabase(path, [&](Database& db) -> Status {
+    if (args.explain) {
+      BLAZE_ASSIGN_OR_RETURN(plan, db.Explain(collection, q));
+    } else {
+      BLAZE_ASSIGN_OR_RETURN(records, db.Query(collection, q));
     }
     return Status::Ok();
+  }));
+  if (std::fwrite(plan.data(), 1, plan.size(), stdout) != plan.size()) {
+    return Status::IOError(std::string("writing to standard output failed: ") + std::strerror(errno));
   }
-  BLAZE_ASSIGN_OR_RETURN(auto records, db->Query(collection, q));
   for (const auto& r : records) BLAZE_RETURN_IF_ERROR(PrintLine(RecordJson(r.id, r.doc)));
   return Status::Ok();
 }
@@ -195,8 +235,11 @@ Status Query(const std::string& path, const std::string& collection, const Query
 Status Count(const std::string& path, const std::string& collection, const std::string& where,
              const std::vector<std::string>& vars) {
   BLAZE_ASSIGN_OR_RETURN(auto bound, ParseVars(vars));
-  BLAZE_ASSIGN_OR_RETURN(auto db, OpenForReading(path));
-  BLAZE_ASSIGN_OR_RETURN(int64_t n, db->Count(collection, where, bound));
+  int64_t n = 0;
+  BLAZE_RETURN_IF_ERROR(ReadDatabase(path, [&](Database& db) -> Status {
+    BLAZE_ASSIGN_OR_RETURN(n, db.Count(collection, where, bound));
+    return Status::Ok();
+  }));
   return PrintLine(std::to_string(n));
 }
 
@@ -306,8 +349,11 @@ Status Import(const std::string& path, const std::string& collection, const std:
 }
 
 Status Export(const std::string& path, const std::string& collection) {
-  BLAZE_ASSIGN_OR_RETURN(auto db, OpenForReading(path));
-  BLAZE_ASSIGN_OR_RETURN(auto records, db->FetchAll(collection));
+  std::vector<Record> records;
+  BLAZE_RETURN_IF_ERROR(ReadDatabase(path, [&](Database& db) -> Status {
+    BLAZE_ASSIGN_OR_RETURN(records, db.FetchAll(collection));
+    return Status::Ok();
+  }));
   for (const auto& r : records) BLAZE_RETURN_IF_ERROR(PrintLine(RecordJson(r.id, r.doc)));
   return Status::Ok();
 }

@@ -9,6 +9,7 @@
 #include <signal.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -37,6 +38,11 @@ Result<std::unique_ptr<Database>> OpenExisting(const std::string& path);
 // (Options::read_only) when this process cannot write the file, or cannot
 // create its -wal file; read-write otherwise, as OpenExisting.
 Result<std::unique_ptr<Database>> OpenForReading(const std::string& path);
+// Runs `read` on a handle from OpenForReading. When that handle is read-only
+// and the main file changed while it read (a writer started and
+// checkpointed), `read` runs again on a new handle: it must only collect,
+// and print once this returns.
+Status ReadDatabase(const std::string& path, const std::function<Status(Database&)>& read);
 
 // Writes `line` and a newline to stdout; kIOError when the write fails (a
 // full disk, /dev/full, a closed pipe), so a command stops at once.

@@ -39,6 +39,28 @@ Value OpJson(const store::Op& op) {
   return Value(std::move(m));
 }
 
+// The change log as JSON lines (see Changes).
+Status ReadChanges(Database& db, uint64_t since_seq, std::vector<std::string>* lines) {
+  int64_t after = 0;
+  while (true) {
+    BLAZE_ASSIGN_OR_RETURN(auto page, DatabaseAccess::LogAfter(db, after, 1000));
+    if (page.empty()) break;
+    for (const auto& [local_seq, c] : page) {
+      after = local_seq;
+      if (c.origin.value == 0) continue;  // a snapshot merge's note for watchers, not a change
+      if (c.seq <= since_seq) continue;
+      Value::Array ops;
+      for (const auto& op : c.ops) ops.push_back(OpJson(op));
+      Value line(Value::Map{{"origin", Value(c.origin.ToHex())},
+                            {"seq", Value(static_cast<int64_t>(c.seq))},
+                            {"hlc", Value(static_cast<int64_t>(c.hlc.value))},
+                            {"ops", Value(std::move(ops))}});
+      lines->push_back(ToJson(line));
+    }
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status Sync(const std::vector<std::string>& paths) {
@@ -139,26 +161,15 @@ Status Sync(const std::vector<std::string>& paths) {
 }
 
 Status Changes(const std::string& path, uint64_t since_seq) {
-  BLAZE_ASSIGN_OR_RETURN(auto db, OpenForReading(path));
-  int64_t after = 0;
-  while (true) {
-    BLAZE_ASSIGN_OR_RETURN(auto page, DatabaseAccess::LogAfter(*db, after, 1000));
-    if (page.empty()) break;
-    for (const auto& [local_seq, c] : page) {
-      after = local_seq;
-      if (c.origin.value == 0) continue;  // a snapshot merge's note for watchers, not a change
-      if (c.seq <= since_seq) continue;
-      Value::Array ops;
-      for (const auto& op : c.ops) ops.push_back(OpJson(op));
-      Value line(Value::Map{{"origin", Value(c.origin.ToHex())},
-                            {"seq", Value(static_cast<int64_t>(c.seq))},
-                            {"hlc", Value(static_cast<int64_t>(c.hlc.value))},
-                            {"ops", Value(std::move(ops))}});
-      BLAZE_RETURN_IF_ERROR(PrintLine(ToJson(line)));
-    }
-  }
+  std::vector<std::string> lines;
+  BLAZE_RETURN_IF_ERROR(ReadDatabase(path, [&](Database& db) -> Status {
+    lines.clear();
+    return ReadChanges(db, since_seq, &lines);
+  }));
+  for (const auto& line : lines) BLAZE_RETURN_IF_ERROR(PrintLine(line));
   return Status::Ok();
 }
+
 
 Status Compact(const std::string& path, int64_t log_horizon_ms, int64_t tombstone_horizon_ms) {
   if (log_horizon_ms < 0 || tombstone_horizon_ms < 0) {
