@@ -168,6 +168,7 @@ nerr=$("$bin" import db nulcoll nul.jsonl 2>&1 >/dev/null)
 check "a raw NUL in a line is refused" 2 "$(code "$bin" import db nulcoll nul.jsonl)"
 check "the NUL error names the line" "nul.jsonl:2: invalid JSON: a NUL byte" "$(echo "$nerr" | grep -o 'nul.jsonl:2: invalid JSON: a NUL byte')"
 check "a NUL line imports nothing" 0 "$("$bin" count db nulcoll)"
+check "import of a directory is refused" 2 "$(code "$bin" import db dircoll .)"
 
 # write errors on stdout: exit 4 with a message, never 0 with lost output.
 for cmd in "export db bugs" "query db bugs" "get db bugs w1" "count db bugs" "changes db" \
@@ -261,6 +262,7 @@ if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
   check "... (export)" '{"_id":"r1","t":1}' "$("${reader[@]}" "$shared/blazedb" export "$ro" bugs 2>&1)"
   check "... (changes)" 1 "$("${reader[@]}" "$shared/blazedb" changes "$ro" 2>&1 | wc -l)"
   check "a write by that user is refused (exit 2)" 2 "$("${reader[@]}" "$shared/blazedb" put "$ro" bugs '{}' >/dev/null 2>&1; echo $?)"
+  check "watch by that user is refused (exit 2)" 2 "$("${reader[@]}" timeout 10 "$shared/blazedb" watch "$ro" bugs >/dev/null 2>&1; echo $?)"
   check "the reader left no -wal/-shm behind" "no" "$([ -e "$ro-wal" ] || [ -e "$ro-shm" ] && echo yes || echo no)"
   check "the owner still writes afterwards" r2 "$("${owner[@]}" "$shared/blazedb" put "$ro" bugs '{"t":2}' --id r2 2>&1)"
   # while the owner has it open (its -wal and -shm exist), the reader reads through them

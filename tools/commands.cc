@@ -307,7 +307,10 @@ Status Import(const std::string& path, const std::string& collection, const std:
   std::istream& in = from_stdin ? std::cin : opened;
   double total = 0;
   struct stat st;
-  if (!from_stdin && ::stat(file.c_str(), &st) == 0 && S_ISREG(st.st_mode)) total = static_cast<double>(st.st_size);
+  if (!from_stdin && ::stat(file.c_str(), &st) == 0) {
+    if (S_ISDIR(st.st_mode)) return Status::InvalidArgument("'" + file + "' is a directory; expected JSON lines");
+    if (S_ISREG(st.st_mode)) total = static_cast<double>(st.st_size);
+  }
   BLAZE_ASSIGN_OR_RETURN(auto db, OpenExisting(path));
   const bool progress = isatty(STDERR_FILENO) != 0;
   int64_t count = 0;
