@@ -26,7 +26,12 @@ namespace blaze::cli {
 Result<std::unique_ptr<Database>> OpenExisting(const std::string& path) {
   Options o;
   o.create_if_missing = false;
-  return Database::Open(o, path);
+  auto db = Database::Open(o, path);
+  if (!db.ok() && db.status().code() == StatusCode::kPermissionDenied) {
+    return Status::PermissionDenied(db.status().message() +
+                                    "; get, query, count, export and changes read it without write access");
+  }
+  return db;
 }
 
 namespace {

@@ -170,12 +170,12 @@ Status CheckWritable(const std::string& path, FileKind kind) {
   const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
   if (kind != FileKind::kMissing && ::access(path.c_str(), W_OK) != 0) {
     return Status::PermissionDenied("cannot write '" + path + "': " + std::strerror(errno) +
-                                    "; open it read-only (Options::read_only) to read it");
+                                    "; a read-write open needs write access to the file (Options::read_only does not)");
   }
   if (!Exists(path + "-wal") && ::access(dir.c_str(), W_OK) != 0) {
     return Status::PermissionDenied("cannot create files in '" + dir + "' (" + std::strerror(errno) +
                                     "), which a writer needs for '" + path +
-                                    "-wal'; open it read-only (Options::read_only) to read it");
+                                    "-wal' (Options::read_only does not)");
   }
   return Status::Ok();
 }
