@@ -42,6 +42,20 @@ class Sink {
   std::vector<ChangeEvent> events_;
 };
 
+TEST(WatchTest, RefusesAnInvalidCollectionName) {
+  // It used to be accepted, and the watch waited forever for a collection
+  // no write can ever name.
+  TempDir dir;
+  auto db = OpenOrDie(dir.File("w.blazedb"));
+  Sink sink;
+  for (std::string bad : {std::string(), std::string(257, 'c'), std::string("\xff\xfe")}) {
+    auto h = db->Watch(bad, "", sink.Callback());
+    ASSERT_FALSE(h.ok());
+    EXPECT_EQ(h.status().code(), StatusCode::kInvalidArgument) << h.status().ToString();
+    EXPECT_NE(h.status().message().find("collection name"), std::string::npos) << h.status().message();
+  }
+}
+
 TEST(WatchTest, DeliversInsertsUpdatesAndDeletesInCommitOrder) {
   TempDir dir;
   auto db = OpenOrDie(dir.File("w.blazedb"));

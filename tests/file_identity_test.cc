@@ -124,7 +124,7 @@ TEST(FileIdentity, AReadOnlyHandleOfACopyNeitherRewritesNorFails) {
   const NodeId original = NodeOf(dir.File("a.blazedb"));
   Shell("cp '" + dir.File("a.blazedb") + "' '" + dir.File("b.blazedb") + "'");
   {
-    auto conn = store::Connection::Open(dir.File("b.blazedb"), SQLITE_OPEN_READONLY);
+    auto conn = store::Connection::Open(dir.File("b.blazedb"), SQLITE_OPEN_READONLY, 1000);
     ASSERT_TRUE(conn.ok()) << conn.status().ToString();
     auto rotated = store::CheckFileIdentity(**conn, dir.File("b.blazedb"), SystemRandom());
     ASSERT_TRUE(rotated.ok()) << rotated.status().ToString();
@@ -132,6 +132,14 @@ TEST(FileIdentity, AReadOnlyHandleOfACopyNeitherRewritesNorFails) {
     auto row = store::ReadNodeRow(**conn);
     ASSERT_TRUE(row.ok());
     EXPECT_EQ(row->node, original);
+  }
+  {
+    Options read_only;
+    read_only.read_only = true;
+    auto db = Database::Open(read_only, dir.File("b.blazedb"));
+    ASSERT_TRUE(db.ok()) << db.status().ToString();
+    EXPECT_EQ((*db)->node_id(), original);
+    EXPECT_TRUE((*db)->Count("bugs").ok());
   }
   EXPECT_NE(NodeOf(dir.File("b.blazedb")), original);  // the first writable handle does it
 }

@@ -372,6 +372,7 @@ Result<size_t> Database::Impl::ApplySnapshot(const store::Snapshot& snapshot, in
 
 Result<CompactStats> Database::Compact(const CompactOptions& options) {
   BLAZE_RETURN_IF_ERROR(impl_->CheckNotInTransaction("Compact"));
+  BLAZE_RETURN_IF_ERROR(impl_->CheckWritable("Compact"));
   std::lock_guard<std::mutex> lock(impl_->mu_);
   return impl_->Compact(options);
 }

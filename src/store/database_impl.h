@@ -95,6 +95,8 @@ class Database::Impl {
   // kFailedPrecondition when called on the thread that is inside a Transaction
   // body (that call would deadlock; the body must use its Txn).
   Status CheckNotInTransaction(const char* what) const;
+  // kPermissionDenied when the file was opened with Options::read_only.
+  Status CheckWritable(const char* what) const;
 
   std::mutex mu_;
   Options options_;

@@ -76,6 +76,7 @@ class DatabaseAccess {
   struct StateDigest {
     uint64_t records = 0;
     std::string hex;  // 32 hex digits
+    VersionVector vv;  // the version vector of the same read
   };
   static Result<StateDigest> LiveStateDigest(Database& db);
 };

@@ -94,6 +94,7 @@ Result<DatabaseAccess::StateDigest> DatabaseAccess::LiveStateDigest(Database& db
   StateDigest out;
   Digest128 digest;
   Status s = [&]() -> Status {
+    BLAZE_ASSIGN_OR_RETURN(out.vv, impl.GetVersionVector());
     BLAZE_ASSIGN_OR_RETURN(std::vector<std::string> names, impl.catalog_.List());
     std::sort(names.begin(), names.end());
     for (const auto& name : names) {

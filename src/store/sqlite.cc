@@ -67,7 +67,7 @@ Result<VersionVector> ReadVersionVector(Statement& stmt) {
   }
 }
 
-Result<std::unique_ptr<Connection>> Connection::Open(const std::string& path, int flags) {
+Result<std::unique_ptr<Connection>> Connection::Open(const std::string& path, int flags, int busy_timeout_ms) {
   sqlite3* db = nullptr;
   int rc = sqlite3_open_v2(path.c_str(), &db, flags | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
@@ -76,6 +76,7 @@ Result<std::unique_ptr<Connection>> Connection::Open(const std::string& path, in
     return s;
   }
   sqlite3_extended_result_codes(db, 1);
+  sqlite3_busy_timeout(db, busy_timeout_ms);
   return std::unique_ptr<Connection>(new Connection(db));
 }
 

@@ -314,6 +314,7 @@ Status Txn::Impl::Finish() {
 
 Status Database::Impl::RunTransaction(const std::function<Status(Txn&)>& body) {
   BLAZE_RETURN_IF_ERROR(CheckNotInTransaction("Transaction"));
+  BLAZE_RETURN_IF_ERROR(CheckWritable("Transaction"));
   std::lock_guard<std::mutex> lock(mu_);
   BLAZE_RETURN_IF_ERROR(conn_->Exec("BEGIN IMMEDIATE"));
   auto rollback = [&] {
