@@ -89,7 +89,10 @@ check "changes prints one line per change" 3 "$("$bin" changes s3 | wc -l)"
 check "changes --since-seq" 1 "$("$bin" changes s1 --since-seq 1 | wc -l)"
 check "a change line has origin, seq, hlc, ops" 1 "$("$bin" changes s1 --since-seq 1 | grep -c '"ops":\[{"collection":"bugs","fields":{"n":2},"id":"x","type":"put"}\],"origin":"[0-9a-f]\{16\}","seq":2')"
 cp s1 s1copy
-check "a copied file cannot sync with its original" 2 "$(code "$bin" sync s1 s1copy)"
+check "a copied file takes its own node id and syncs with its original" 0 "$(code "$bin" sync s1 s1copy)"
+check "the same file twice cannot sync" 2 "$(code "$bin" sync s1 s1)"
+ln s1 s1link
+check "a hard link is the same file" 2 "$(code "$bin" sync s1 s1link)"
 check "sync needs two databases" 2 "$(code "$bin" sync s1)"
 # compact
 out=$("$bin" compact s1)
@@ -102,6 +105,79 @@ check "compacted data is untouched" '{"_id":"x","n":2,"t":"one"}' "$("$bin" get 
 check "a new replica of a compacted database is bootstrapped from a snapshot" "$("$bin" export s1 bugs)" "$("$bin" export s4 bugs)"
 check "compact refuses a negative horizon" 2 "$(code "$bin" compact s1 --tombstone-horizon-ms -5)"
 check "compact on a missing database" 3 "$(code "$bin" compact nowhere.blazedb)"
+# Copied and restored files (issue 9 item 10): records written in a copy and
+# in its original reach every replica, each syncing only with a third.
+ids() { "$bin" export "$1" bugs | grep -o '"_id":"[^"]*"' | cut -d'"' -f4 | sort | tr '\n' ' ' | sed 's/ $//'; }
+"$bin" init k1 >/dev/null; "$bin" init k3 >/dev/null
+"$bin" put k1 bugs '{"v":0}' --id before-copy >/dev/null
+cp k1 k2
+"$bin" put k1 bugs '{"v":1}' --id in-original >/dev/null
+"$bin" put k2 bugs '{"v":2}' --id in-copy >/dev/null
+check "a copy writes under its own node id" 2 \
+  "$(for d in k1 k2; do "$bin" changes "$d" | tail -1 | grep -o '"origin":"[0-9a-f]*"'; done | sort -u | wc -l)"
+check "sync copy with a third" 0 "$(code "$bin" sync k2 k3)"
+check "sync original with the third" 0 "$(code "$bin" sync k1 k3)"
+check "sync copy with the third again" 0 "$(code "$bin" sync k2 k3)"
+check "every record reached every copy" "before-copy in-copy in-original|before-copy in-copy in-original|before-copy in-copy in-original" \
+  "$(ids k1)|$(ids k2)|$(ids k3)"
+# A backup restored with mv (a new file) loses nothing.
+"$bin" init m1 >/dev/null; "$bin" init m3 >/dev/null
+"$bin" put m1 bugs '{}' --id x >/dev/null; "$bin" sync m1 m3 >/dev/null
+cp m1 m1.bak
+"$bin" put m1 bugs '{}' --id after-backup >/dev/null; "$bin" sync m1 m3 >/dev/null
+mv m1.bak m1
+"$bin" put m1 bugs '{}' --id after-restore >/dev/null
+check "sync of a backup restored with mv" 0 "$(code "$bin" sync m1 m3)"
+check "nothing written before or after the restore is lost" "after-backup after-restore x|after-backup after-restore x" \
+  "$(ids m1)|$(ids m3)"
+# Copied back in place (same inode), not written yet: the first sync notices.
+"$bin" init q1 >/dev/null; "$bin" init q3 >/dev/null
+"$bin" put q1 bugs '{}' --id x >/dev/null; "$bin" sync q1 q3 >/dev/null
+cp q1 q1.bak
+"$bin" put q1 bugs '{}' --id after-backup >/dev/null; "$bin" sync q1 q3 >/dev/null
+cp q1.bak q1
+check "sync of a backup copied back in place" 0 "$(code "$bin" sync q1 q3)"
+"$bin" put q1 bugs '{}' --id after-restore >/dev/null
+check "it then writes under a fresh node id" 0 "$(code "$bin" sync q1 q3)"
+check "no record is lost" "after-backup after-restore x|after-backup after-restore x" "$(ids q1)|$(ids q3)"
+# Copied back in place and written before any sync: two different changes
+# share an (origin, seq). Reported on every sync, never "converged".
+"$bin" init p1 >/dev/null; "$bin" init p3 >/dev/null
+"$bin" put p1 bugs '{}' --id x >/dev/null; "$bin" sync p1 p3 >/dev/null
+cp p1 p1.bak
+"$bin" put p1 bugs '{}' --id after-backup >/dev/null; "$bin" sync p1 p3 >/dev/null
+cp p1.bak p1
+"$bin" put p1 bugs '{}' --id after-restore >/dev/null
+for round in 1 2; do
+  out=$("$bin" sync p1 p3 2>perr); rc=$?
+  check "a dispute is not converged (sync $round)" '5 "converged":false' "$rc $(echo "$out" | grep -o '"converged":false')"
+  check "the reason names the dispute (sync $round)" 1 "$(grep -c 'two different changes claim origin' perr)"
+done
+# With both logs compacted the disputed changes cannot be compared; the
+# states still can: equal version vectors over different records are no convergence.
+"$bin" compact p1 --log-horizon-ms 0 >/dev/null; "$bin" compact p3 --log-horizon-ms 0 >/dev/null
+out=$("$bin" sync p1 p3 2>/dev/null); rc=$?
+check "equal vectors over different records are not converged" '5 "converged":false' "$rc $(echo "$out" | grep -o '"converged":false')"
+check "the reason says the records differ" 1 "$(echo "$out" | grep -c '"reason":"the version vectors are equal but the records differ')"
+check "each database's digest is printed" 2 "$(echo "$out" | grep -o '"state_digest":"[0-9a-f]\{32\}"' | sort -u | wc -l)"
+# A running watch sees every change after a compaction pruned the whole log
+# (issue 9 item 11: local_seq must not be reused).
+"$bin" init wc >/dev/null
+"$bin" put wc bugs '{"n":1}' --id c1 >/dev/null
+"$bin" put wc bugs '{"n":2}' --id c2 >/dev/null
+"$bin" watch wc bugs > wc.out 2>/dev/null &
+wpid=$!
+sleep 0.5
+"$bin" put wc bugs '{"n":3}' --id c3 >/dev/null
+for _ in $(seq 50); do [ -s wc.out ] && break; sleep 0.1; done
+"$bin" compact wc --log-horizon-ms 0 >/dev/null
+for i in 4 5 6; do "$bin" put wc bugs "{\"n\":$i}" --id c$i >/dev/null; done
+for _ in $(seq 50); do [ "$(wc -l < wc.out)" -ge 4 ] && break; sleep 0.1; done
+sleep 0.3
+kill -INT $wpid
+wait $wpid
+check "a watch sees every change after compaction emptied the log" "c3 c4 c5 c6" \
+  "$(grep -o '"_id":"c[0-9]"' wc.out | cut -d'"' -f4 | tr '\n' ' ' | sed 's/ $//')"
 bench=$("$bin" bench local-sync --records 50 --updates 20 --json)
 check "bench local-sync runs and converges (durable and in memory)" 2 "$(echo "$bench" | grep -o '"converged":true' | wc -l)"
 

@@ -61,6 +61,20 @@ Status ReadChanges(Database& db, uint64_t since_seq, std::vector<std::string>* l
   return Status::Ok();
 }
 
+// Whether the databases hold equal visible states, as far as can be told:
+// each digest comes with the vector it was read at, and only databases read
+// at equal vectors must have equal states (a process still writing moves a
+// vector on, and then the states differ for a good reason). Equal vectors
+// over different records mean two different changes share an (origin, seq).
+bool SameStates(const std::vector<DatabaseAccess::StateDigest>& digests) {
+  for (size_t i = 0; i < digests.size(); ++i) {
+    for (size_t j = i + 1; j < digests.size(); ++j) {
+      if (digests[i].vv == digests[j].vv && digests[i].hex != digests[j].hex) return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
 Status Sync(const std::vector<std::string>& paths) {
@@ -79,7 +93,8 @@ Status Sync(const std::vector<std::string>& paths) {
     for (const auto& other : replicas) {
       if (other->db->node_id() == r->db->node_id()) {
         return Status::InvalidArgument(path + " has the same node id as " + other->db->path() +
-                                       " (a copied file); they cannot sync");
+                                       ": the same file twice, or a copy made before this build recorded the "
+                                       "file's identity; they cannot sync");
       }
     }
     BLAZE_ASSIGN_OR_RETURN(r->engine, sync::SyncEngine::Create(r->db.get(), &r->executor));
@@ -131,8 +146,16 @@ Status Sync(const std::vector<std::string>& paths) {
       for (auto& r : replicas) r->engine->Tick();
     }
   }
+  // Equal vectors are not enough: two different changes under one (origin,
+  // seq) leave equal vectors over different records. The states must agree.
+  std::vector<DatabaseAccess::StateDigest> digests;
+  for (auto& r : replicas) {
+    BLAZE_ASSIGN_OR_RETURN(DatabaseAccess::StateDigest d, DatabaseAccess::LiveStateDigest(*r->db));
+    digests.push_back(std::move(d));
+  }
   Value::Array dbs;
   std::string first_error;
+  size_t index = 0;
   for (auto& r : replicas) {
     uint64_t applied = 0, sent = 0;
     for (const auto& st : r->engine->Stats()) {
@@ -145,18 +168,32 @@ Status Sync(const std::vector<std::string>& paths) {
                                    {"node", Value(r->db->node_id().ToHex())},
                                    {"changes_received", Value(static_cast<int64_t>(applied))},
                                    {"changes_sent", Value(static_cast<int64_t>(sent))},
+                                   {"records", Value(static_cast<int64_t>(digests[index].records))},
+                                   {"state_digest", Value(digests[index].hex)},
                                    {"version_vector", VectorJson(vv)}}));
+    ++index;
   }
+  // Converged: every link stayed open, every database holds the target, and
+  // the records agree. Otherwise the reason says which of them failed.
+  std::string reason;
+  if (!first_error.empty()) {
+    reason = "a link failed: " + first_error;
+  } else if (!converged) {
+    reason = missing;
+  } else if (!SameStates(digests)) {
+    reason = "the version vectors are equal but the records differ (state_digest): two different changes share an "
+             "(origin, seq), written by a copied or restored database file before it noticed";
+  }
+  converged = reason.empty();
   Value::Map summary{{"converged", Value(converged)}, {"databases", Value(std::move(dbs))}};
   if (!first_error.empty()) {
     summary["error"] = Value(first_error);
-  } else if (!converged) {
+  } else if (!missing.empty()) {
     summary["error"] = Value(missing);
   }
+  if (!converged) summary["reason"] = Value(reason);
   BLAZE_RETURN_IF_ERROR(PrintLine(ToJson(Value(std::move(summary)))));
-  if (!converged) {
-    return Status::Aborted("the databases did not converge: " + (first_error.empty() ? missing : first_error));
-  }
+  if (!converged) return Status::Aborted("the databases did not converge: " + reason);
   return Status::Ok();
 }
 

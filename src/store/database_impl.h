@@ -102,7 +102,7 @@ class Database::Impl {
   Options options_;
   std::string path_;
   std::unique_ptr<store::Connection> conn_;
-  NodeId node_;
+  std::atomic<NodeId> node_;  // rotated by DatabaseAccess::RotateNode (a copied or restored file)
   store::HybridClock hlc_;
   RecordIdGenerator ids_;
   store::Catalog catalog_;

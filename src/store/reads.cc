@@ -87,7 +87,7 @@ Result<std::optional<Database::Impl::CompiledQuery>> Database::Impl::CompileQuer
 }
 
 Result<int64_t> Database::Impl::MaxLocalSeq() {
-  return conn_->QueryInt("SELECT coalesce(max(local_seq), 0) FROM blaze_changes");
+  return conn_->QueryInt(std::string("SELECT ") + store::kLastLocalSeqSql);
 }
 
 Status Database::Impl::CollectEvents(const std::vector<std::string>& collections, int64_t* cursor,

@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <cstring>
 
+#include "store/file_identity.h"
+
 namespace blaze::store {
 namespace {
 
@@ -80,7 +82,8 @@ Status Configure(Connection& conn, const Options& options, bool in_memory, bool 
   return conn.Exec(std::string("PRAGMA synchronous=") + sync);
 }
 
-Status CreateSchema(Connection& conn, Random* random) {
+// `path` is empty for an in-memory database (it has no file identity).
+Status CreateSchema(Connection& conn, Random* random, const std::string& path) {
   uint64_t node = 0;
   while (node == 0) random->Fill(&node, sizeof node);
   BLAZE_RETURN_IF_ERROR(conn.Exec("BEGIN IMMEDIATE"));
@@ -96,6 +99,10 @@ Status CreateSchema(Connection& conn, Random* random) {
     meta->BindText(1, "format_version");
     meta->BindInt(2, kFormatVersion);
     BLAZE_RETURN_IF_ERROR(meta->Run());
+    if (!path.empty()) {
+      BLAZE_ASSIGN_OR_RETURN(std::string identity, FileIdentityOf(path));
+      BLAZE_RETURN_IF_ERROR(WriteFileIdentity(conn, identity));
+    }
     return WriteNodeRow(conn, NodeRow{NodeId{node}, 0, Hlc{}});
   }();
   if (!s.ok()) {
@@ -189,7 +196,7 @@ Result<OpenedFile> OpenDatabaseFile(const Options& options, const std::string& p
     BLAZE_ASSIGN_OR_RETURN(
         out.conn, Connection::Open(":memory:", SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, options.busy_timeout_ms));
     BLAZE_RETURN_IF_ERROR(Configure(*out.conn, options, true, false));
-    BLAZE_RETURN_IF_ERROR(CreateSchema(*out.conn, random));
+    BLAZE_RETURN_IF_ERROR(CreateSchema(*out.conn, random, ""));
   } else {
     if (path.empty()) return Status::InvalidArgument("database path is empty");
     BLAZE_ASSIGN_OR_RETURN(FileKind kind, Inspect(path));
@@ -223,11 +230,14 @@ Result<OpenedFile> OpenDatabaseFile(const Options& options, const std::string& p
     }
     BLAZE_RETURN_IF_ERROR(Configure(*out.conn, options, false, !options.read_only));
     if (options.read_only) {
-      // Nothing is written: an older file without blaze_log_horizon reads the same.
+      // Nothing is written: an older file without blaze_log_horizon reads the
+      // same, and a copy keeps the old node id (a read-only handle writes no changes).
     } else if (blank) {
-      BLAZE_RETURN_IF_ERROR(CreateSchema(*out.conn, random));
+      BLAZE_RETURN_IF_ERROR(CreateSchema(*out.conn, random, path));
     } else {
       BLAZE_RETURN_IF_ERROR(out.conn->Exec(kLogHorizonTable));
+      // A copy or a restored backup continues under a fresh node id.
+      BLAZE_RETURN_IF_ERROR(CheckFileIdentity(*out.conn, path, random).status());
     }
   }
   BLAZE_ASSIGN_OR_RETURN(NodeRow row, ReadNodeRow(*out.conn));
