@@ -89,7 +89,10 @@ check "changes prints one line per change" 3 "$("$bin" changes s3 | wc -l)"
 check "changes --since-seq" 1 "$("$bin" changes s1 --since-seq 1 | wc -l)"
 check "a change line has origin, seq, hlc, ops" 1 "$("$bin" changes s1 --since-seq 1 | grep -c '"ops":\[{"collection":"bugs","fields":{"n":2},"id":"x","type":"put"}\],"origin":"[0-9a-f]\{16\}","seq":2')"
 cp s1 s1copy
-check "a copied file cannot sync with its original" 2 "$(code "$bin" sync s1 s1copy)"
+check "a copied file takes its own node id and syncs with its original" 0 "$(code "$bin" sync s1 s1copy)"
+check "the same file twice cannot sync" 2 "$(code "$bin" sync s1 s1)"
+ln s1 s1link
+check "a hard link is the same file" 2 "$(code "$bin" sync s1 s1link)"
 check "sync needs two databases" 2 "$(code "$bin" sync s1)"
 # compact
 out=$("$bin" compact s1)
@@ -102,6 +105,79 @@ check "compacted data is untouched" '{"_id":"x","n":2,"t":"one"}' "$("$bin" get 
 check "a new replica of a compacted database is bootstrapped from a snapshot" "$("$bin" export s1 bugs)" "$("$bin" export s4 bugs)"
 check "compact refuses a negative horizon" 2 "$(code "$bin" compact s1 --tombstone-horizon-ms -5)"
 check "compact on a missing database" 3 "$(code "$bin" compact nowhere.blazedb)"
+# Copied and restored files (issue 9 item 10): records written in a copy and
+# in its original reach every replica, each syncing only with a third.
+ids() { "$bin" export "$1" bugs | grep -o '"_id":"[^"]*"' | cut -d'"' -f4 | sort | tr '\n' ' ' | sed 's/ $//'; }
+"$bin" init k1 >/dev/null; "$bin" init k3 >/dev/null
+"$bin" put k1 bugs '{"v":0}' --id before-copy >/dev/null
+cp k1 k2
+"$bin" put k1 bugs '{"v":1}' --id in-original >/dev/null
+"$bin" put k2 bugs '{"v":2}' --id in-copy >/dev/null
+check "a copy writes under its own node id" 2 \
+  "$(for d in k1 k2; do "$bin" changes "$d" | tail -1 | grep -o '"origin":"[0-9a-f]*"'; done | sort -u | wc -l)"
+check "sync copy with a third" 0 "$(code "$bin" sync k2 k3)"
+check "sync original with the third" 0 "$(code "$bin" sync k1 k3)"
+check "sync copy with the third again" 0 "$(code "$bin" sync k2 k3)"
+check "every record reached every copy" "before-copy in-copy in-original|before-copy in-copy in-original|before-copy in-copy in-original" \
+  "$(ids k1)|$(ids k2)|$(ids k3)"
+# A backup restored with mv (a new file) loses nothing.
+"$bin" init m1 >/dev/null; "$bin" init m3 >/dev/null
+"$bin" put m1 bugs '{}' --id x >/dev/null; "$bin" sync m1 m3 >/dev/null
+cp m1 m1.bak
+"$bin" put m1 bugs '{}' --id after-backup >/dev/null; "$bin" sync m1 m3 >/dev/null
+mv m1.bak m1
+"$bin" put m1 bugs '{}' --id after-restore >/dev/null
+check "sync of a backup restored with mv" 0 "$(code "$bin" sync m1 m3)"
+check "nothing written before or after the restore is lost" "after-backup after-restore x|after-backup after-restore x" \
+  "$(ids m1)|$(ids m3)"
+# Copied back in place (same inode), not written yet: the first sync notices.
+"$bin" init q1 >/dev/null; "$bin" init q3 >/dev/null
+"$bin" put q1 bugs '{}' --id x >/dev/null; "$bin" sync q1 q3 >/dev/null
+cp q1 q1.bak
+"$bin" put q1 bugs '{}' --id after-backup >/dev/null; "$bin" sync q1 q3 >/dev/null
+cp q1.bak q1
+check "sync of a backup copied back in place" 0 "$(code "$bin" sync q1 q3)"
+"$bin" put q1 bugs '{}' --id after-restore >/dev/null
+check "it then writes under a fresh node id" 0 "$(code "$bin" sync q1 q3)"
+check "no record is lost" "after-backup after-restore x|after-backup after-restore x" "$(ids q1)|$(ids q3)"
+# Copied back in place and written before any sync: two different changes
+# share an (origin, seq). Reported on every sync, never "converged".
+"$bin" init p1 >/dev/null; "$bin" init p3 >/dev/null
+"$bin" put p1 bugs '{}' --id x >/dev/null; "$bin" sync p1 p3 >/dev/null
+cp p1 p1.bak
+"$bin" put p1 bugs '{}' --id after-backup >/dev/null; "$bin" sync p1 p3 >/dev/null
+cp p1.bak p1
+"$bin" put p1 bugs '{}' --id after-restore >/dev/null
+for round in 1 2; do
+  out=$("$bin" sync p1 p3 2>perr); rc=$?
+  check "a dispute is not converged (sync $round)" '5 "converged":false' "$rc $(echo "$out" | grep -o '"converged":false')"
+  check "the reason names the dispute (sync $round)" 1 "$(grep -c 'two different changes claim origin' perr)"
+done
+# With both logs compacted the disputed changes cannot be compared; the
+# states still can: equal version vectors over different records are no convergence.
+"$bin" compact p1 --log-horizon-ms 0 >/dev/null; "$bin" compact p3 --log-horizon-ms 0 >/dev/null
+out=$("$bin" sync p1 p3 2>/dev/null); rc=$?
+check "equal vectors over different records are not converged" '5 "converged":false' "$rc $(echo "$out" | grep -o '"converged":false')"
+check "the reason says the records differ" 1 "$(echo "$out" | grep -c '"reason":"the version vectors are equal but the records differ')"
+check "each database's digest is printed" 2 "$(echo "$out" | grep -o '"state_digest":"[0-9a-f]\{32\}"' | sort -u | wc -l)"
+# A running watch sees every change after a compaction pruned the whole log
+# (issue 9 item 11: local_seq must not be reused).
+"$bin" init wc >/dev/null
+"$bin" put wc bugs '{"n":1}' --id c1 >/dev/null
+"$bin" put wc bugs '{"n":2}' --id c2 >/dev/null
+"$bin" watch wc bugs > wc.out 2>/dev/null &
+wpid=$!
+sleep 0.5
+"$bin" put wc bugs '{"n":3}' --id c3 >/dev/null
+for _ in $(seq 50); do [ -s wc.out ] && break; sleep 0.1; done
+"$bin" compact wc --log-horizon-ms 0 >/dev/null
+for i in 4 5 6; do "$bin" put wc bugs "{\"n\":$i}" --id c$i >/dev/null; done
+for _ in $(seq 50); do [ "$(wc -l < wc.out)" -ge 4 ] && break; sleep 0.1; done
+sleep 0.3
+kill -INT $wpid
+wait $wpid
+check "a watch sees every change after compaction emptied the log" "c3 c4 c5 c6" \
+  "$(grep -o '"_id":"c[0-9]"' wc.out | cut -d'"' -f4 | tr '\n' ' ' | sed 's/ $//')"
 bench=$("$bin" bench local-sync --records 50 --updates 20 --json)
 check "bench local-sync runs and converges (durable and in memory)" 2 "$(echo "$bench" | grep -o '"converged":true' | wc -l)"
 
@@ -154,6 +230,138 @@ chmod 0700 grp
 echo garbage > grp/apps.json
 check "a corrupt registry" 4 "$(code "$bin" group list grp)"
 check "group needs a subcommand" 2 "$(code "$bin" group)"
+
+# ---- issue 9, items 12-17 ----
+
+# import from a pipe: "-" (stdin), /dev/stdin, <(...) all import every line.
+printf '{"n":1}\n{"n":2}\n{"n":3}\n' > three.jsonl
+check "import - reads stdin" 3 "$(cat three.jsonl | "$bin" import db piped1 -)"
+check "import /dev/stdin reads a pipe" 3 "$(cat three.jsonl | "$bin" import db piped2 /dev/stdin)"
+check "import <(...) reads a pipe" 3 "$("$bin" import db piped3 <(cat three.jsonl))"
+check "piped records are stored" 3 "$("$bin" count db piped3)"
+printf '{"n":1}\n{"n":2}\0{"n":3}\n' > nul.jsonl
+nerr=$("$bin" import db nulcoll nul.jsonl 2>&1 >/dev/null)
+check "a raw NUL in a line is refused" 2 "$(code "$bin" import db nulcoll nul.jsonl)"
+check "the NUL error names the line" "nul.jsonl:2: invalid JSON: a NUL byte" "$(echo "$nerr" | grep -o 'nul.jsonl:2: invalid JSON: a NUL byte')"
+check "a NUL line imports nothing" 0 "$("$bin" count db nulcoll)"
+check "import of a directory is refused" 2 "$(code "$bin" import db dircoll .)"
+
+# write errors on stdout: exit 4 with a message, never 0 with lost output.
+for cmd in "export db bugs" "query db bugs" "get db bugs w1" "count db bugs" "changes db" \
+           "put db full '{\"a\":1}'" "sync s1 s2" "compact s2" "group init grpfull" "pubkey other.key" "init db"; do
+  ferr=$(eval "\"$bin\" $cmd" 2>&1 >/dev/full)
+  check "$cmd > /dev/full exits 4" 4 "$(eval "\"$bin\" $cmd" >/dev/full 2>/dev/null; echo $?)"
+  check "$cmd > /dev/full says why" 1 "$(echo "$ferr" | grep -c '^blazedb: error: writing to standard output failed')"
+done
+# watch stops at its first lost line instead of printing into the void.
+"$bin" watch db wfull > /dev/full 2>watchfull.err &
+wfpid=$!
+sleep 0.5
+"$bin" put db wfull '{"a":1}' >/dev/null
+for _ in $(seq 100); do kill -0 $wfpid 2>/dev/null || break; sleep 0.1; done
+kill -0 $wfpid 2>/dev/null && kill -INT $wfpid
+wait $wfpid
+check "watch > /dev/full exits 4 by itself" 4 "$?"
+check "watch > /dev/full says why" 1 "$(grep -c '^blazedb: error: writing to standard output failed' watchfull.err)"
+
+# concurrent processes: 4 writers x 25 puts and 2 readers, every one succeeds.
+"$bin" init conc >/dev/null
+"$bin" put conc c '{"x":0}' --id g >/dev/null
+for w in 1 2 3 4; do
+  (for i in $(seq 25); do "$bin" put conc c "{\"w\":$w}" --id "w$w-$i" >/dev/null 2>>conc.err || echo F; done) > conc.w$w &
+done
+for r in 1 2; do
+  (for i in $(seq 25); do "$bin" get conc c g >/dev/null 2>>conc.err || echo F; done) > conc.r$r &
+done
+wait
+check "concurrent puts and gets all succeed" 0 "$(cat conc.w* conc.r* | wc -l)"
+check "no 'database is locked'" 0 "$(cat conc.err 2>/dev/null | grep -c locked)"
+check "every concurrent put is stored" 101 "$("$bin" count conc c)"
+# sync while another process keeps writing: converges on what was there at its start.
+"$bin" init sw1 >/dev/null; "$bin" init sw2 >/dev/null
+for i in $(seq 10); do "$bin" put sw1 c '{"a":1}' >/dev/null; done
+(for i in $(seq 150); do "$bin" put sw1 c "{\"i\":$i}" >/dev/null || echo F; done) > sw.writer &
+swfail=0
+for k in $(seq 8); do "$bin" sync sw1 sw2 >/dev/null 2>>sw.err || swfail=$((swfail + 1)); done
+wait
+check "sync beside a writer converges every time" 0 "$swfail"
+check "the writer never failed" 0 "$(wc -l < sw.writer)"
+"$bin" sync sw1 sw2 >/dev/null
+check "a final sync carries the rest" "$("$bin" count sw1 c)" "$("$bin" count sw2 c)"
+
+# a zero-byte file: only init makes it a database; everything else refuses it untouched.
+: > zero.blazedb
+for cmd in "get zero.blazedb c x" "put zero.blazedb c {}" "patch zero.blazedb c x {}" "delete zero.blazedb c x" \
+           "query zero.blazedb c" "count zero.blazedb c" "export zero.blazedb c" "index zero.blazedb c f" \
+           "import zero.blazedb c three.jsonl" "changes zero.blazedb" "compact zero.blazedb" "sync zero.blazedb s1" \
+           "watch zero.blazedb c"; do
+  check "$cmd refuses an empty file" 3 "$(timeout 10 "$bin" $cmd >/dev/null 2>&1; echo $?)"
+  check "$cmd leaves it empty" "0 no" "$(stat -c %s zero.blazedb) $([ -e zero.blazedb-wal ] || [ -e zero.blazedb-shm ] && echo yes || echo no)"
+done
+zerr=$("$bin" get zero.blazedb c x 2>&1)
+check "the refusal says it is empty" 1 "$(echo "$zerr" | grep -c "^blazedb: error: 'zero.blazedb' is an empty file (0 bytes)")"
+check "init turns an empty file into a database" "initialized zero.blazedb" "$("$bin" init zero.blazedb | cut -d' ' -f1-2)"
+
+# watch refuses an invalid collection name at once (it used to wait forever).
+check "watch with an empty collection name" 2 "$(timeout 10 "$bin" watch db '' >/dev/null 2>&1; echo $?)"
+check "watch with an oversize collection name" 2 "$(timeout 10 "$bin" watch db "$(printf 'c%.0s' {1..257})" >/dev/null 2>&1; echo $?)"
+# an id with a NUL prints whole.
+check "put prints an id with a NUL in full" "a\\0b\\n" "$("$bin" put db nulid '{"_id":"a\u0000b"}' | od -An -c | tr -d ' ')"
+check "the record reads back with its id escaped" '{"_id":"a\u0000b"}' "$("$bin" export db nulid)"
+# numeric flags out of range are refused, never wrapped or clamped.
+for flagcmd in "query db bugs --limit -1" "query db bugs --limit 99999999999999999999" "query db bugs --offset -1" \
+               "query db bugs --limit 1.5" "changes db --since-seq -1" "changes db --since-seq 18446744073709551615" \
+               "compact s2 --log-horizon-ms -1" "compact s2 --tombstone-horizon-ms 9223372036854775808" \
+               "bench local-sync --replicas 17" "bench local-sync --records 0" "bench local-sync --updates 4294967296" \
+               "connect --group grp --db x --identity node.key --replica r.blazedb --once --timeout-ms 2147483648"; do
+  ferr=$("$bin" $flagcmd 2>&1 >/dev/null)
+  check "$flagcmd is refused" 2 "$(code "$bin" $flagcmd)"
+  check "$flagcmd names the range" 1 "$(echo "$ferr" | grep -c 'expected an integer from')"
+done
+
+# read-only access: a database the user cannot write. Root ignores file
+# modes, so this runs the commands as two other users with setpriv.
+if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
+  shared=$(mktemp -d /tmp/blazeshared-XXXXXX)
+  chmod 1777 "$shared"
+  cp "$bin" "$shared/blazedb"
+  chmod 0755 "$shared/blazedb"
+  owner=(setpriv --reuid=64101 --regid=64101 --clear-groups)
+  reader=(setpriv --reuid=64102 --regid=64102 --clear-groups)
+  ro="$shared/ro.blazedb"
+  "${owner[@]}" "$shared/blazedb" init "$ro" >/dev/null
+  "${owner[@]}" "$shared/blazedb" put "$ro" bugs '{"t":1}' --id r1 >/dev/null
+  chmod 0644 "$ro"
+  check "another user reads a file it cannot write (get)" '{"_id":"r1","t":1}' "$("${reader[@]}" "$shared/blazedb" get "$ro" bugs r1 2>&1)"
+  check "... (count)" 1 "$("${reader[@]}" "$shared/blazedb" count "$ro" bugs 2>&1)"
+  check "... (query)" 1 "$("${reader[@]}" "$shared/blazedb" query "$ro" bugs 2>&1 | wc -l)"
+  check "... (export)" '{"_id":"r1","t":1}' "$("${reader[@]}" "$shared/blazedb" export "$ro" bugs 2>&1)"
+  check "... (changes)" 1 "$("${reader[@]}" "$shared/blazedb" changes "$ro" 2>&1 | wc -l)"
+  check "a write by that user is refused (exit 2)" 2 "$("${reader[@]}" "$shared/blazedb" put "$ro" bugs '{}' >/dev/null 2>&1; echo $?)"
+  check "watch by that user is refused (exit 2)" 2 "$("${reader[@]}" timeout 10 "$shared/blazedb" watch "$ro" bugs >/dev/null 2>&1; echo $?)"
+  check "the reader left no -wal/-shm behind" "no" "$([ -e "$ro-wal" ] || [ -e "$ro-shm" ] && echo yes || echo no)"
+  check "the owner still writes afterwards" r2 "$("${owner[@]}" "$shared/blazedb" put "$ro" bugs '{"t":2}' --id r2 2>&1)"
+  # while the owner has it open (its -wal and -shm exist), the reader reads through them
+  "${owner[@]}" "$shared/blazedb" watch "$ro" bugs >/dev/null 2>&1 &
+  opid=$!
+  for _ in $(seq 50); do [ -e "$ro-shm" ] && break; sleep 0.1; done
+  "${owner[@]}" "$shared/blazedb" put "$ro" bugs '{"t":3}' --id r3 >/dev/null
+  check "a reader sees the running owner's latest commit" '{"_id":"r3","t":3}' "$("${reader[@]}" "$shared/blazedb" get "$ro" bugs r3 2>&1)"
+  check "the owner's files stay the owner's" "64101 64101" "$(stat -c %u "$ro-wal") $(stat -c %u "$ro-shm")"
+  kill -INT $opid; wait $opid
+  check "the owner writes after a reader met its running process" r4 "$("${owner[@]}" "$shared/blazedb" put "$ro" bugs '{}' --id r4 2>&1)"
+  # a read-only directory: its own owner can read but not write
+  mkdir "$shared/rodir" && chown 64101:64101 "$shared/rodir"
+  "${owner[@]}" "$shared/blazedb" init "$shared/rodir/d.blazedb" >/dev/null
+  "${owner[@]}" "$shared/blazedb" put "$shared/rodir/d.blazedb" bugs '{}' --id d1 >/dev/null
+  chmod 0555 "$shared/rodir"
+  check "a database in a read-only directory can be read" 1 "$("${owner[@]}" "$shared/blazedb" count "$shared/rodir/d.blazedb" bugs 2>&1)"
+  check "... and a write is refused (exit 2), not half done" 2 "$("${owner[@]}" "$shared/blazedb" put "$shared/rodir/d.blazedb" bugs '{}' >/dev/null 2>&1; echo $?)"
+  chmod 0755 "$shared/rodir"
+  rm -rf "$shared"
+else
+  echo "SKIP read-only access as another user: needs root and setpriv to run commands as two other users"
+fi
 
 printf '%d passed, %d failed\n' "$pass" "$fail"
 [ "$fail" -eq 0 ]

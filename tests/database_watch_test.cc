@@ -42,6 +42,20 @@ class Sink {
   std::vector<ChangeEvent> events_;
 };
 
+TEST(WatchTest, RefusesAnInvalidCollectionName) {
+  // It used to be accepted, and the watch waited forever for a collection
+  // no write can ever name.
+  TempDir dir;
+  auto db = OpenOrDie(dir.File("w.blazedb"));
+  Sink sink;
+  for (std::string bad : {std::string(), std::string(257, 'c'), std::string("\xff\xfe")}) {
+    auto h = db->Watch(bad, "", sink.Callback());
+    ASSERT_FALSE(h.ok());
+    EXPECT_EQ(h.status().code(), StatusCode::kInvalidArgument) << h.status().ToString();
+    EXPECT_NE(h.status().message().find("collection name"), std::string::npos) << h.status().message();
+  }
+}
+
 TEST(WatchTest, DeliversInsertsUpdatesAndDeletesInCommitOrder) {
   TempDir dir;
   auto db = OpenOrDie(dir.File("w.blazedb"));
@@ -132,6 +146,65 @@ TEST(WatchTest, CallbacksMayUseTheDatabase) {
   ASSERT_TRUE(h.ok());
   ASSERT_TRUE(db->Put("bugs", "a", J("{}")).ok());
   EXPECT_EQ(sink.WaitFor(1).size(), 1u);
+}
+
+// Issue 9 item 11: compaction that prunes the whole log must not make the
+// log's numbering restart, or a running watch skips the next changes.
+TEST(WatchTest, SeesEveryChangeAfterCompactionPrunedTheWholeLog) {
+  TempDir dir;
+  auto db = OpenOrDie(dir.File("w.blazedb"));
+  Sink sink;
+  auto h = db->Watch("bugs", "", sink.Callback());
+  ASSERT_TRUE(h.ok()) << h.status().ToString();
+  for (const char* id : {"a", "b", "c"}) ASSERT_TRUE(db->Put("bugs", id, J("{}")).ok());
+  ASSERT_EQ(sink.WaitFor(3).size(), 3u);
+  CompactOptions prune_all;
+  prune_all.log_horizon_ms = 0;
+  auto st = db->Compact(prune_all);
+  ASSERT_TRUE(st.ok()) << st.status().ToString();
+  ASSERT_EQ(st->changes_pruned, 3);
+  for (const char* id : {"d", "e", "f", "g"}) ASSERT_TRUE(db->Put("bugs", id, J("{}")).ok());
+  auto ev = sink.WaitFor(7);
+  ASSERT_EQ(ev.size(), 7u);
+  std::string ids;
+  for (const auto& e : ev) ids += e.id;
+  EXPECT_EQ(ids, "abcdefg");
+  // A second compaction of an already empty log, and a reopened file, keep the numbering too.
+  ASSERT_TRUE(db->Compact(prune_all).ok());
+  ASSERT_TRUE(db->Compact(prune_all).ok());
+  h.value().Cancel();
+  db.reset();
+  db = OpenOrDie(dir.File("w.blazedb"));
+  Sink again;
+  auto h2 = db->Watch("bugs", "", again.Callback());
+  ASSERT_TRUE(h2.ok());
+  ASSERT_TRUE(db->Put("bugs", "h", J("{}")).ok());
+  ASSERT_EQ(again.WaitFor(1).size(), 1u);
+  auto log = testing::ReadLog(dir.File("w.blazedb"));
+  ASSERT_EQ(log.size(), 1u);
+  EXPECT_EQ(log[0].local_seq, 8);
+}
+
+// A watch started on another handle of the file after the log was emptied
+// sees changes made by the first handle.
+TEST(WatchTest, AWatchOnAnotherHandleSeesChangesAfterCompaction) {
+  TempDir dir;
+  auto writer = OpenOrDie(dir.File("w.blazedb"));
+  auto watcher = OpenOrDie(dir.File("w.blazedb"));
+  ASSERT_TRUE(writer->Put("bugs", "a", J("{}")).ok());
+  ASSERT_TRUE(writer->Put("bugs", "b", J("{}")).ok());
+  Sink sink;
+  auto h = watcher->Watch("bugs", "", sink.Callback());
+  ASSERT_TRUE(h.ok());
+  CompactOptions prune_all;
+  prune_all.log_horizon_ms = 0;
+  ASSERT_TRUE(writer->Compact(prune_all).ok());
+  ASSERT_TRUE(writer->Put("bugs", "c", J("{}")).ok());
+  ASSERT_TRUE(writer->Put("bugs", "d", J("{}")).ok());
+  auto ev = sink.WaitFor(2);
+  ASSERT_EQ(ev.size(), 2u);
+  EXPECT_EQ(ev[0].id, "c");
+  EXPECT_EQ(ev[1].id, "d");
 }
 
 TEST(WatchTest, ABadQueryIsRefused) {

@@ -42,6 +42,20 @@ TEST(JsonTest, RejectsInvalidBase64InBytes) {
   EXPECT_NE(v.status().message().find("base64"), std::string::npos);
 }
 
+TEST(JsonTest, RefusesARawNulInsteadOfStoppingThere) {
+  // The parser underneath reads a NUL as the end of the text: "{}\0junk"
+  // parsed as {} and the rest was silently ignored.
+  auto v = ParseJson(std::string_view("{\"a\":1}\0{\"b\":2}", 15));
+  ASSERT_FALSE(v.ok());
+  EXPECT_EQ(v.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(v.status().message().find("NUL byte at offset 7"), std::string::npos) << v.status().message();
+  EXPECT_FALSE(ParseJson(std::string_view("\0", 1)).ok());
+  // Escaped, a NUL is fine inside a string.
+  auto escaped = ParseJson(R"({"s":"a\u0000b"})");
+  ASSERT_TRUE(escaped.ok());
+  EXPECT_EQ(escaped->Find("s")->as_string(), std::string("a\0b", 3));
+}
+
 TEST(JsonTest, ReportsWhereTheSyntaxErrorIs) {
   auto v = ParseJson(R"({"a": 1,})");
   ASSERT_FALSE(v.ok());

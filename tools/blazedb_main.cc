@@ -1,17 +1,41 @@
 // blazedb — the BlazeDB command line (docs/cli.md). Parses arguments with
 // CLI11 and runs one command from commands.h.
 #include <CLI/CLI.hpp>
+#include <charconv>
+#include <cstdint>
 #include <cstdio>
+#include <limits>
 #include <optional>
+#include <string>
 
 #include "commands.h"
 
 namespace {
 
 int Fail(const std::string& what, int code) {
-  std::fprintf(stderr, "blazedb: error: %s\n", what.c_str());
+  std::string line = "blazedb: error: " + what + "\n";
+  std::fwrite(line.data(), 1, line.size(), stderr);  // the whole message, a NUL in an id included
   return code;
 }
+
+// Accepts only a decimal integer in [lo, hi]: a number out of range is
+// refused, never wrapped or clamped (CLI11's own conversion would turn
+// -1 into 2^64-1 for an unsigned option and 1e20 into a clamped value).
+CLI::Validator IntegerIn(int64_t lo, int64_t hi) {
+  const std::string range = "an integer from " + std::to_string(lo) + " to " + std::to_string(hi);
+  return CLI::Validator(
+      [lo, hi, range](std::string& text) -> std::string {
+        int64_t v = 0;
+        const char* end = text.data() + text.size();
+        auto [p, ec] = std::from_chars(text.data(), end, v);
+        if (ec == std::errc() && p == end && v >= lo && v <= hi) return {};
+        return "expected " + range + ", got '" + text + "'";
+      },
+      "INT in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
+}
+
+constexpr int64_t kInt64Max = std::numeric_limits<int64_t>::max();
+constexpr int64_t kIntMax = std::numeric_limits<int>::max();
 
 }  // namespace
 
@@ -59,8 +83,8 @@ int main(int argc, char** argv) {
   query->add_option("WHERE", qa.where, "query, e.g. 'status == \"open\" && priority >= 2'");
   query->add_option("--order-by", qa.order_by, "field path to sort by (default: _id)");
   query->add_flag("--desc", qa.desc, "sort descending");
-  query->add_option("--limit", qa.limit, "at most N records")->check(CLI::NonNegativeNumber);
-  query->add_option("--offset", qa.offset, "skip N records")->check(CLI::NonNegativeNumber);
+  query->add_option("--limit", qa.limit, "at most N records")->check(IntegerIn(0, kInt64Max));
+  query->add_option("--offset", qa.offset, "skip N records")->check(IntegerIn(0, kInt64Max));
   query->add_option("--var", qa.vars, "bind $NAME: --var NAME=JSON (repeatable)");
   query->add_flag("--explain", qa.explain, "print SQLite's query plan instead of records");
 
@@ -95,25 +119,30 @@ int main(int argc, char** argv) {
   sync->add_option("DB", sync_dbs, "two or more database files")->required()->expected(2, -1);
   auto* changes = app.add_subcommand("changes", "Print the change log as JSON lines");
   changes->add_option("DB", db)->required();
-  changes->add_option("--since-seq", since_seq, "only changes with seq > N");
+  changes->add_option("--since-seq", since_seq, "only changes with seq > N")->check(IntegerIn(0, kInt64Max));
 
   int64_t log_horizon_ms = blaze::CompactOptions{}.log_horizon_ms;
   int64_t tombstone_horizon_ms = blaze::CompactOptions{}.tombstone_horizon_ms;
   auto* compact = app.add_subcommand("compact", "Prune the change log and purge tombstones; prints a JSON summary");
   compact->add_option("DB", db)->required();
-  compact->add_option("--log-horizon-ms", log_horizon_ms,
-                      "also prune changes older than this, acknowledged or not (default 7 days; 0: the whole log)");
-  compact->add_option("--tombstone-horizon-ms", tombstone_horizon_ms,
-                      "purge tombstones older than this in any case (default 30 days)");
+  compact
+      ->add_option("--log-horizon-ms", log_horizon_ms,
+                   "also prune changes older than this, acknowledged or not (default 7 days; 0: the whole log)")
+      ->check(IntegerIn(0, kInt64Max));
+  compact
+      ->add_option("--tombstone-horizon-ms", tombstone_horizon_ms,
+                   "purge tombstones older than this in any case (default 30 days)")
+      ->check(IntegerIn(0, kInt64Max));
 
   int bench_replicas = 2, bench_records = 10000, bench_updates = 10000;
   bool bench_json = false;
   auto* bench = app.add_subcommand("bench", "Benchmarks");
   bench->require_subcommand(1);
   auto* local_sync = bench->add_subcommand("local-sync", "Replicas in one process: throughput, latency, bytes per update");
-  local_sync->add_option("--replicas", bench_replicas, "replicas (default 2)")->check(CLI::Range(2, 16));
-  local_sync->add_option("--records", bench_records, "records inserted (default 10000)")->check(CLI::PositiveNumber);
-  local_sync->add_option("--updates", bench_updates, "single-field updates (default 10000)")->check(CLI::PositiveNumber);
+  local_sync->add_option("--replicas", bench_replicas, "replicas (default 2)")->check(IntegerIn(2, 16));
+  local_sync->add_option("--records", bench_records, "records inserted (default 10000)")->check(IntegerIn(1, kIntMax));
+  local_sync->add_option("--updates", bench_updates, "single-field updates (default 10000)")
+      ->check(IntegerIn(1, kIntMax));
   local_sync->add_flag("--json", bench_json, "print JSON");
 
   auto* keygen = app.add_subcommand("keygen", "Write a new X25519 key file (mode 0600); prints the public key in hex");
@@ -153,7 +182,7 @@ int main(int argc, char** argv) {
                       "the app (registered in the group) that must serve the database; default: the first one seen, "
                       "pinned in the replica");
   connect->add_option("--timeout-ms", connect_timeout_ms, "with --once: give up after this long (default 30000)")
-      ->check(CLI::PositiveNumber);
+      ->check(IntegerIn(1, kIntMax));
 
   try {
     app.parse(argc, argv);
@@ -190,6 +219,7 @@ int main(int argc, char** argv) {
   else if (*share) s = Share(db, group_dir, identity_file, policy_file);
   else if (*connect) s = Connect(group_dir, shared_name, identity_file, replica_path, connect_once, connect_timeout_ms,
                              connect_owner);
+  if (s.ok()) s = FinishOutput();
   if (!s.ok()) return Fail(s.message().empty() ? s.ToString() : s.message(), ExitCodeFor(s));
   return 0;
 }

@@ -9,9 +9,11 @@
 #include <signal.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "blaze/database.h"
@@ -29,8 +31,26 @@ struct QueryArgs {
   bool explain = false;
 };
 
-// Opens a database that must already exist (every command but init).
+// Opens a database that must already exist (every command but init); a
+// missing or empty file is kNotFound and left untouched.
 Result<std::unique_ptr<Database>> OpenExisting(const std::string& path);
+// Opens an existing database for a command that only reads: read-only
+// (Options::read_only) when this process cannot write the file, or cannot
+// create its -wal file; read-write otherwise, as OpenExisting.
+Result<std::unique_ptr<Database>> OpenForReading(const std::string& path);
+// Runs `read` on a handle from OpenForReading. When that handle is read-only
+// and the main file changed while it read (a writer started and
+// checkpointed), `read` runs again on a new handle: it must only collect,
+// and print once this returns.
+Status ReadDatabase(const std::string& path, const std::function<Status(Database&)>& read);
+
+// Writes `line` and a newline to stdout; kIOError when the write fails (a
+// full disk, /dev/full, a closed pipe), so a command stops at once.
+Status PrintLine(std::string_view line);
+// Flushes stdout; kIOError when anything written to it was lost. main()
+// calls it after every successful command: output that did not arrive is a
+// failure (exit 4), never a silent truncation.
+Status FinishOutput();
 
 Status Init(const std::string& db);
 Status Put(const std::string& db, const std::string& collection, const std::string& json,

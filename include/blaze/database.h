@@ -45,8 +45,17 @@ enum class Durability {
 };
 
 struct Options {
-  bool create_if_missing = true;  // create the file when it does not exist
+  // Create the database when the file does not exist or is empty (0 bytes,
+  // e.g. made by mktemp); when false, such a file is kNotFound, left as is.
+  bool create_if_missing = true;
   bool in_memory = false;         // ignore the path; nothing touches disk
+  // Open for reading only: never creates, changes or leaves behind a file
+  // (not even -wal/-shm), and works without write access to the file or its
+  // directory; writes fail with kPermissionDenied. A missing or empty file is
+  // kNotFound. While no writer has the file open, the handle reads the file
+  // as it stands and does not see later commits (docs/on-disk-format.md,
+  // "Read-only access").
+  bool read_only = false;
   Durability durability = Durability::kNormal;
   int busy_timeout_ms = 5000;     // how long a write waits for another process's lock
   int watch_poll_ms = 10;         // how often watchers look for other processes' commits
@@ -127,8 +136,8 @@ class Database {
  public:
   // Opens or creates the database at `path`. Refuses, without modifying it, a
   // file that is not a BlazeDB database (kCorruption), one written by a newer
-  // format (kNotSupported), and a missing file unless create_if_missing
-  // (kNotFound).
+  // format (kNotSupported), and a missing or empty file unless
+  // create_if_missing (kNotFound). Options::read_only opens without writing.
   static Result<std::unique_ptr<Database>> Open(const Options& options, const std::string& path);
   ~Database();
   Database(const Database&) = delete;

@@ -112,4 +112,10 @@ Result<std::vector<Op>> DecodeOps(std::string_view bytes) {
   return ops;
 }
 
+Status DivergentChange(NodeId origin, Seq seq) {
+  return Status::Corruption("two different changes claim origin " + origin.ToHex() + " seq " + std::to_string(seq) +
+                            "; two database files wrote under one node id (was a file copied, or restored from a "
+                            "backup, and written before it noticed?)");
+}
+
 }  // namespace blaze::store

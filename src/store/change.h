@@ -52,6 +52,10 @@ inline constexpr uint8_t kOpsFormatV1 = 0x01;
 
 std::string EncodeOps(const std::vector<Op>& ops);
 
+// kCorruption: two different changes claim (origin, seq) — two files wrote
+// under one node id (a copied file, or one restored from a backup).
+Status DivergentChange(NodeId origin, Seq seq);
+
 // Streaming form of EncodeOps for the write path: append ops one by one to a
 // body, then frame it with the op count.
 void AppendPutOp(std::string* body, std::string_view collection, std::string_view id, const Value::Map& fields);

@@ -5,8 +5,7 @@ namespace blaze::store {
 
 Result<std::unique_ptr<Checkpointer>> Checkpointer::Start(Connection* conn, const std::string& path,
                                                           int busy_timeout_ms) {
-  BLAZE_ASSIGN_OR_RETURN(auto own, Connection::Open(path, SQLITE_OPEN_READWRITE));
-  BLAZE_RETURN_IF_ERROR(own->Exec("PRAGMA busy_timeout=" + std::to_string(busy_timeout_ms)));
+  BLAZE_ASSIGN_OR_RETURN(auto own, Connection::Open(path, SQLITE_OPEN_READWRITE, busy_timeout_ms));
   std::unique_ptr<Checkpointer> c(new Checkpointer(conn, std::move(own)));
   sqlite3_wal_hook(conn->raw(), &Checkpointer::OnWal, c.get());
   c->thread_ = std::thread([p = c.get()] { p->Run(); });

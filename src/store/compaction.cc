@@ -75,6 +75,16 @@ Status RaiseHorizon(store::Connection& conn, NodeId origin, Seq seq, Hlc hlc) {
   return stmt->Run();
 }
 
+// Remembers `last` as the highest local_seq given (schema.h, kLocalSeqFloorKey).
+Status SaveLocalSeqFloor(store::Connection& conn, int64_t last) {
+  BLAZE_ASSIGN_OR_RETURN(auto stmt, conn.Prepare(
+      "INSERT INTO blaze_meta(key, value) VALUES (?, ?) "
+      "ON CONFLICT(key) DO UPDATE SET value = max(value, excluded.value)"));
+  stmt->BindText(1, store::kLocalSeqFloorKey);
+  stmt->BindInt(2, last);
+  return stmt->Run();
+}
+
 // The stamp of change (origin, seq) if the log or the horizon knows it; 0 otherwise.
 Result<Hlc> StampOfChange(store::Connection& conn, const std::map<NodeId, HorizonRow>& horizon, NodeId origin,
                           Seq seq) {
@@ -131,6 +141,7 @@ Result<CompactStats> Database::Impl::Compact(const CompactOptions& options) {
     const Hlc cutoff = std::max(stable, CutoffFor(now, options.tombstone_horizon_ms));
 
     // The log.
+    BLAZE_ASSIGN_OR_RETURN(const int64_t last_local_seq, MaxLocalSeq());
     const Hlc log_cutoff = CutoffFor(now, options.log_horizon_ms);
     const bool prune_all = options.log_horizon_ms <= 0;
     BLAZE_ASSIGN_OR_RETURN(auto old, conn_->Prepare(
@@ -164,6 +175,9 @@ Result<CompactStats> Database::Impl::Compact(const CompactOptions& options) {
     BLAZE_RETURN_IF_ERROR(conn_->Exec(
         "DELETE FROM blaze_changes WHERE origin = 0 AND local_seq < "
         "(SELECT coalesce(min(local_seq), 0) FROM blaze_changes WHERE origin <> 0)"));
+    // Pruning may have taken the log's tail: the floor keeps later entries
+    // numbered after every local_seq a watcher may already have seen.
+    BLAZE_RETURN_IF_ERROR(SaveLocalSeqFloor(*conn_, last_local_seq));
     for (const auto& [origin, row] : horizon) stats.horizon[origin] = row.seq;
 
     // Tombstones. The cutoff is remembered: snapshot merges drop what lies
@@ -258,11 +272,12 @@ Result<size_t> Database::Impl::ApplySnapshot(const store::Snapshot& snapshot, in
   for (const auto& [origin, seq] : snapshot.vv) {
     if (origin.value == 0 || seq == 0) return Status::InvalidArgument("snapshot vector has an empty entry");
   }
-  if (SeqOf(snapshot.vv, node_) > 0) {
+  const NodeId self = node_;
+  if (SeqOf(snapshot.vv, self) > 0) {
     // Only this node writes under its id; the peer cannot be ahead of it.
     BLAZE_ASSIGN_OR_RETURN(VersionVector mine, GetVersionVector());
-    if (SeqOf(snapshot.vv, node_) > SeqOf(mine, node_)) {
-      return Status::Corruption("snapshot holds changes of this node (" + node_.ToHex() +
+    if (SeqOf(snapshot.vv, self) > SeqOf(mine, self)) {
+      return Status::Corruption("snapshot holds changes of this node (" + self.ToHex() +
                                 ") that this file lacks; was the file restored from a backup?");
     }
   }
@@ -357,6 +372,7 @@ Result<size_t> Database::Impl::ApplySnapshot(const store::Snapshot& snapshot, in
 
 Result<CompactStats> Database::Compact(const CompactOptions& options) {
   BLAZE_RETURN_IF_ERROR(impl_->CheckNotInTransaction("Compact"));
+  BLAZE_RETURN_IF_ERROR(impl_->CheckWritable("Compact"));
   std::lock_guard<std::mutex> lock(impl_->mu_);
   return impl_->Compact(options);
 }

@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "store/database_impl.h"
+#include "store/document.h"
 #include "store/watcher.h"
 
 namespace blaze {
@@ -65,6 +66,14 @@ Status Database::Impl::CheckNotInTransaction(const char* what) const {
   return Status::Ok();
 }
 
+Status Database::Impl::CheckWritable(const char* what) const {
+  if (options_.read_only) {
+    return Status::PermissionDenied(std::string("Database::") + what + ": '" + path_ +
+                                    "' was opened read-only (Options::read_only); open it without to write");
+  }
+  return Status::Ok();
+}
+
 Database::Database(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Database::~Database() = default;
 
@@ -74,7 +83,7 @@ Result<std::unique_ptr<Database>> Database::Open(const Options& options, const s
   if (opts.random == nullptr) opts.random = SystemRandom();
   BLAZE_ASSIGN_OR_RETURN(store::OpenedFile file, store::OpenDatabaseFile(opts, path, opts.random));
   auto impl = std::make_unique<Impl>(opts, opts.in_memory ? std::string(":memory:") : path, std::move(file));
-  if (!opts.in_memory) {
+  if (!opts.in_memory && !opts.read_only) {
     BLAZE_ASSIGN_OR_RETURN(impl->checkpointer_,
                            store::Checkpointer::Start(impl->conn_.get(), path, opts.busy_timeout_ms));
   }
@@ -122,6 +131,7 @@ Result<Value> Txn::Get(std::string_view collection, std::string_view id) { retur
 Result<WatchHandle> Database::Watch(std::string_view collection, std::string_view where,
                                     std::function<void(const ChangeEvent&)> callback) {
   BLAZE_RETURN_IF_ERROR(impl_->CheckNotInTransaction("Watch"));
+  BLAZE_RETURN_IF_ERROR(store::ValidateCollectionName(collection));
   if (!callback) return Status::InvalidArgument("Watch needs a callback");
   store::Watcher::Spec spec;
   spec.collection = std::string(collection);

@@ -95,12 +95,14 @@ class Database::Impl {
   // kFailedPrecondition when called on the thread that is inside a Transaction
   // body (that call would deadlock; the body must use its Txn).
   Status CheckNotInTransaction(const char* what) const;
+  // kPermissionDenied when the file was opened with Options::read_only.
+  Status CheckWritable(const char* what) const;
 
   std::mutex mu_;
   Options options_;
   std::string path_;
   std::unique_ptr<store::Connection> conn_;
-  NodeId node_;
+  std::atomic<NodeId> node_;  // rotated by DatabaseAccess::RotateNode (a copied or restored file)
   store::HybridClock hlc_;
   RecordIdGenerator ids_;
   store::Catalog catalog_;

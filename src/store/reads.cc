@@ -87,7 +87,7 @@ Result<std::optional<Database::Impl::CompiledQuery>> Database::Impl::CompileQuer
 }
 
 Result<int64_t> Database::Impl::MaxLocalSeq() {
-  return conn_->QueryInt("SELECT coalesce(max(local_seq), 0) FROM blaze_changes");
+  return conn_->QueryInt(std::string("SELECT ") + store::kLastLocalSeqSql);
 }
 
 Status Database::Impl::CollectEvents(const std::vector<std::string>& collections, int64_t* cursor,
@@ -225,6 +225,7 @@ Result<std::vector<std::string>> Database::Collections() {
 
 Status Database::CreateIndex(std::string_view collection, std::string_view field) {
   BLAZE_RETURN_IF_ERROR(impl_->CheckNotInTransaction("CreateIndex"));
+  BLAZE_RETURN_IF_ERROR(impl_->CheckWritable("CreateIndex"));
   BLAZE_RETURN_IF_ERROR(store::ValidateCollectionName(collection));
   BLAZE_ASSIGN_OR_RETURN(query::Path path, query::ParsePath(field));
   if (path.IsId()) return Status::Ok();  // the primary key already indexes ids

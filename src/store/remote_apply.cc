@@ -18,11 +18,7 @@ namespace blaze {
 
 namespace {
 
-Status Divergent(const store::Change& c) {
-  return Status::Corruption("two different changes claim origin " + c.origin.ToHex() + " seq " +
-                            std::to_string(c.seq) +
-                            "; a replica is writing under another's node id (was a database file copied?)");
-}
+Status Divergent(const store::Change& c) { return store::DivergentChange(c.origin, c.seq); }
 
 }  // namespace
 

@@ -56,6 +56,29 @@ class DatabaseAccess {
   // Every record's stored state (encoded), by collection name and id,
   // tombstones included: what convergence checks compare.
   static Result<std::map<std::string, std::map<std::string, std::string>>> DumpStates(Database& db);
+
+  // --- copied files and divergent histories (replica_checks.cc) ---
+  // Replaces this file's node id with a fresh one, if it is still `expected`
+  // (else another handle or process already did: returns the current one).
+  // The old origin's changes stay; new writes use the new id.
+  static Result<NodeId> RotateNode(Database& db, NodeId expected);
+  // Compares changes a peer sent that this file already holds with the held
+  // ones: kCorruption naming the first (origin, seq) whose content differs
+  // (two files wrote under one node id). Changes whose log entry was pruned
+  // cannot be compared and pass.
+  static Status VerifyHeld(Database& db, const std::vector<store::Change>& changes);
+  // A digest of the visible state: every visible record's collection, id,
+  // put stamp, and present fields with their stamps and values, in order.
+  // Tombstones are left out (compaction purges them at different moments on
+  // different replicas). Replicas holding the same changes have equal
+  // digests; unequal digests with equal version vectors mean two different
+  // changes share an (origin, seq). Not cryptographic.
+  struct StateDigest {
+    uint64_t records = 0;
+    std::string hex;  // 32 hex digits
+    VersionVector vv;  // the version vector of the same read
+  };
+  static Result<StateDigest> LiveStateDigest(Database& db);
 };
 
 }  // namespace blaze

@@ -2,9 +2,12 @@
 #include "store/schema.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstring>
+
+#include "store/file_identity.h"
 
 namespace blaze::store {
 namespace {
@@ -61,9 +64,10 @@ Result<FileKind> Inspect(const std::string& path) {
   return FileKind::kForeign;
 }
 
-Status Configure(Connection& conn, const Options& options, bool in_memory) {
-  BLAZE_RETURN_IF_ERROR(conn.Exec("PRAGMA busy_timeout=" + std::to_string(options.busy_timeout_ms)));
-  if (!in_memory) {
+// Connection settings; the busy timeout is already set (Connection::Open).
+// `wal`: switch the file to WAL mode (every read-write file handle).
+Status Configure(Connection& conn, const Options& options, bool in_memory, bool wal) {
+  if (wal) {
     BLAZE_ASSIGN_OR_RETURN(auto stmt, conn.PrepareUncached("PRAGMA journal_mode=WAL"));
     BLAZE_ASSIGN_OR_RETURN(bool row, stmt->Step());
     if (!row || stmt->ColumnText(0) != "wal") {
@@ -78,7 +82,8 @@ Status Configure(Connection& conn, const Options& options, bool in_memory) {
   return conn.Exec(std::string("PRAGMA synchronous=") + sync);
 }
 
-Status CreateSchema(Connection& conn, Random* random) {
+// `path` is empty for an in-memory database (it has no file identity).
+Status CreateSchema(Connection& conn, Random* random, const std::string& path) {
   uint64_t node = 0;
   while (node == 0) random->Fill(&node, sizeof node);
   BLAZE_RETURN_IF_ERROR(conn.Exec("BEGIN IMMEDIATE"));
@@ -94,6 +99,10 @@ Status CreateSchema(Connection& conn, Random* random) {
     meta->BindText(1, "format_version");
     meta->BindInt(2, kFormatVersion);
     BLAZE_RETURN_IF_ERROR(meta->Run());
+    if (!path.empty()) {
+      BLAZE_ASSIGN_OR_RETURN(std::string identity, FileIdentityOf(path));
+      BLAZE_RETURN_IF_ERROR(WriteFileIdentity(conn, identity));
+    }
     return WriteNodeRow(conn, NodeRow{NodeId{node}, 0, Hlc{}});
   }();
   if (!s.ok()) {
@@ -122,26 +131,96 @@ Status CheckIdentity(Connection& conn, const std::string& path, bool* is_blank) 
   return Status::Ok();
 }
 
+// `path` as the path part of an SQLite URI filename (percent-escapes what
+// the URI syntax would otherwise read).
+std::string UriPath(const std::string& path) {
+  std::string out;
+  for (unsigned char c : path) {
+    if (c == '%' || c == '?' || c == '#' || c < 0x20 || c >= 0x7F) {
+      char buf[4];
+      std::snprintf(buf, sizeof buf, "%%%02X", c);
+      out += buf;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
+bool Exists(const std::string& path) {
+  return ::access(path.c_str(), F_OK) == 0;
+}
+
+// A read-only handle that never creates, changes or leaves behind a file
+// (docs/on-disk-format.md, "Read-only access"). SQLite's plain read-only
+// open creates the -wal and -shm files when they are missing, owned by the
+// reader: for a reader running as another user they then block the owner's
+// writes. So: while a writer has the file open (its -wal and -shm exist),
+// read through them without write access (readonly_shm); when none has
+// (every commit is in the main file), read the main file as immutable.
+Result<std::unique_ptr<Connection>> OpenReadOnly(const Options& options, const std::string& path) {
+  const bool wal = Exists(path + "-wal");
+  const bool shm = Exists(path + "-shm");
+  if (wal && !shm) {
+    return Status::FailedPrecondition("'" + path +
+                                      "' has a -wal file but no -shm file; a read-only open cannot "
+                                      "recover it: open it once with write access");
+  }
+  const std::string uri = "file:" + UriPath(path) + (wal ? "?mode=ro&readonly_shm=1" : "?immutable=1");
+  return Connection::Open(uri, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, options.busy_timeout_ms);
+}
+
+// A read-write handle writes the file and creates its -wal and -shm files
+// when no other handle has them.
+Status CheckWritable(const std::string& path, FileKind kind) {
+  const size_t slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  if (kind != FileKind::kMissing && ::access(path.c_str(), W_OK) != 0) {
+    return Status::PermissionDenied("cannot write '" + path + "': " + std::strerror(errno) +
+                                    "; a read-write open needs write access to the file (Options::read_only does not)");
+  }
+  if (!Exists(path + "-wal") && ::access(dir.c_str(), W_OK) != 0) {
+    return Status::PermissionDenied("cannot create files in '" + dir + "' (" + std::strerror(errno) +
+                                    "), which a writer needs for '" + path +
+                                    "-wal' (Options::read_only does not)");
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<OpenedFile> OpenDatabaseFile(const Options& options, const std::string& path, Random* random) {
   const bool in_memory = options.in_memory;
   OpenedFile out;
   if (in_memory) {
-    BLAZE_ASSIGN_OR_RETURN(out.conn, Connection::Open(":memory:", SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE));
-    BLAZE_RETURN_IF_ERROR(Configure(*out.conn, options, true));
-    BLAZE_RETURN_IF_ERROR(CreateSchema(*out.conn, random));
+    BLAZE_ASSIGN_OR_RETURN(
+        out.conn, Connection::Open(":memory:", SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, options.busy_timeout_ms));
+    BLAZE_RETURN_IF_ERROR(Configure(*out.conn, options, true, false));
+    BLAZE_RETURN_IF_ERROR(CreateSchema(*out.conn, random, ""));
   } else {
     if (path.empty()) return Status::InvalidArgument("database path is empty");
     BLAZE_ASSIGN_OR_RETURN(FileKind kind, Inspect(path));
     if (kind == FileKind::kForeign) {
       return Status::Corruption("'" + path + "' is not a BlazeDB database (no SQLite header); refusing to open it");
     }
-    if (kind == FileKind::kMissing && !options.create_if_missing) {
-      return Status::NotFound("database '" + path + "' does not exist");
+    // A missing or zero-byte file is created only when asked to; otherwise it
+    // is left exactly as it is.
+    if (kind == FileKind::kMissing || kind == FileKind::kEmpty) {
+      const std::string what = kind == FileKind::kMissing
+                                   ? "database '" + path + "' does not exist"
+                                   : "'" + path + "' is an empty file (0 bytes), not a BlazeDB database yet";
+      if (options.read_only) return Status::NotFound(what + "; a read-only open never creates one");
+      if (!options.create_if_missing) return Status::NotFound(what + " (create_if_missing is off)");
     }
-    int flags = SQLITE_OPEN_READWRITE | (kind == FileKind::kMissing ? SQLITE_OPEN_CREATE : 0);
-    BLAZE_ASSIGN_OR_RETURN(out.conn, Connection::Open(path, flags));
+    if (options.read_only) {
+      BLAZE_ASSIGN_OR_RETURN(out.conn, OpenReadOnly(options, path));
+    } else {
+      // SQLite would quietly fall back to reading, creating -wal and -shm
+      // files owned by this user that then block the owner's writes.
+      BLAZE_RETURN_IF_ERROR(CheckWritable(path, kind));
+      int flags = SQLITE_OPEN_READWRITE | (kind == FileKind::kMissing ? SQLITE_OPEN_CREATE : 0);
+      BLAZE_ASSIGN_OR_RETURN(out.conn, Connection::Open(path, flags, options.busy_timeout_ms));
+    }
     bool blank = true;
     if (kind == FileKind::kSqlite) {
       BLAZE_RETURN_IF_ERROR(CheckIdentity(*out.conn, path, &blank));
@@ -149,11 +228,16 @@ Result<OpenedFile> OpenDatabaseFile(const Options& options, const std::string& p
         return Status::Corruption("'" + path + "' is an empty SQLite database, not a BlazeDB database");
       }
     }
-    BLAZE_RETURN_IF_ERROR(Configure(*out.conn, options, false));
-    if (blank) {
-      BLAZE_RETURN_IF_ERROR(CreateSchema(*out.conn, random));
+    BLAZE_RETURN_IF_ERROR(Configure(*out.conn, options, false, !options.read_only));
+    if (options.read_only) {
+      // Nothing is written: an older file without blaze_log_horizon reads the
+      // same, and a copy keeps the old node id (a read-only handle writes no changes).
+    } else if (blank) {
+      BLAZE_RETURN_IF_ERROR(CreateSchema(*out.conn, random, path));
     } else {
       BLAZE_RETURN_IF_ERROR(out.conn->Exec(kLogHorizonTable));
+      // A copy or a restored backup continues under a fresh node id.
+      BLAZE_RETURN_IF_ERROR(CheckFileIdentity(*out.conn, path, random).status());
     }
   }
   BLAZE_ASSIGN_OR_RETURN(NodeRow row, ReadNodeRow(*out.conn));

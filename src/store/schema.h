@@ -18,6 +18,20 @@ namespace blaze::store {
 
 inline constexpr int32_t kAppId = 0x426C7A31;  // "Blz1"
 
+// The change log's local_seq only grows. Compaction may delete the log's
+// tail; before it does it records the highest local_seq given so far in
+// blaze_meta.local_seq_floor, and new entries are numbered after both the
+// table's last row and that floor (docs/on-disk-format.md).
+inline constexpr const char* kLocalSeqFloorKey = "local_seq_floor";
+#define BLAZE_LAST_LOCAL_SEQ_SQL                                   \
+  "max((SELECT coalesce(max(local_seq), 0) FROM blaze_changes), " \
+  "(SELECT coalesce(max(value), 0) FROM blaze_meta WHERE key = 'local_seq_floor'))"
+// An SQL expression: the highest local_seq ever given in this file.
+inline constexpr const char* kLastLocalSeqSql = BLAZE_LAST_LOCAL_SEQ_SQL;
+// An SQL expression: the local_seq of the next log entry.
+inline constexpr const char* kNextLocalSeqSql = "(1 + " BLAZE_LAST_LOCAL_SEQ_SQL ")";
+#undef BLAZE_LAST_LOCAL_SEQ_SQL
+
 struct OpenedFile {
   std::unique_ptr<Connection> conn;
   NodeId node;

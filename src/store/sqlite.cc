@@ -73,7 +73,7 @@ Result<VersionVector> ReadVersionVector(Statement& stmt) {
   }
 }
 
-Result<std::unique_ptr<Connection>> Connection::Open(const std::string& path, int flags) {
+Result<std::unique_ptr<Connection>> Connection::Open(const std::string& path, int flags, int busy_timeout_ms) {
   // A file we create is created 0600 (less if the umask says so) before
   // SQLite opens it: SQLite would make it 0644, and it gives the -wal and
   // -shm files the mode of the database file. Existing files keep theirs.
@@ -96,6 +96,7 @@ Result<std::unique_ptr<Connection>> Connection::Open(const std::string& path, in
     return s;
   }
   sqlite3_extended_result_codes(db, 1);
+  sqlite3_busy_timeout(db, busy_timeout_ms);
   return std::unique_ptr<Connection>(new Connection(db));
 }
 

@@ -93,8 +93,10 @@ Result<VersionVector> ReadVersionVector(Statement& stmt);
 
 class Connection {
  public:
-  // `flags` are sqlite3_open_v2 flags.
-  static Result<std::unique_ptr<Connection>> Open(const std::string& path, int flags);
+  // `flags` are sqlite3_open_v2 flags. The busy timeout is set before any
+  // statement runs, so nothing this connection does fails at once with
+  // SQLITE_BUSY while another process holds a lock.
+  static Result<std::unique_ptr<Connection>> Open(const std::string& path, int flags, int busy_timeout_ms);
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;

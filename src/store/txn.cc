@@ -289,8 +289,11 @@ Status Txn::Impl::Finish() {
   if (!remote_) row.last_seq = seq_;
   // The node's clock moves past every stamp it holds, its own or remote.
   row.last_hlc = std::max(node_.last_hlc, snapshot_ ? snapshot_max_ : last_stamp());
+  // local_seq never goes backwards, even after compaction pruned the log's
+  // tail: running watchers hold cursors into it (store::kNextLocalSeqSql).
   BLAZE_ASSIGN_OR_RETURN(auto stmt, db_->conn_->Prepare(
-      "INSERT INTO blaze_changes(origin, seq, hlc, ops, effects) VALUES (?, ?, ?, ?, ?)"));
+      std::string("INSERT INTO blaze_changes(local_seq, origin, seq, hlc, ops, effects) VALUES (") +
+      store::kNextLocalSeqSql + ", ?, ?, ?, ?, ?)"));
   stmt->BindInt(1, static_cast<int64_t>(origin_.value));
   stmt->BindInt(2, static_cast<int64_t>(seq_));
   stmt->BindInt(3, static_cast<int64_t>(base_.value));
@@ -311,6 +314,7 @@ Status Txn::Impl::Finish() {
 
 Status Database::Impl::RunTransaction(const std::function<Status(Txn&)>& body) {
   BLAZE_RETURN_IF_ERROR(CheckNotInTransaction("Transaction"));
+  BLAZE_RETURN_IF_ERROR(CheckWritable("Transaction"));
   std::lock_guard<std::mutex> lock(mu_);
   BLAZE_RETURN_IF_ERROR(conn_->Exec("BEGIN IMMEDIATE"));
   auto rollback = [&] {

@@ -24,6 +24,10 @@ class SyncEngine::Core : public std::enable_shared_from_this<Core> {
     std::shared_ptr<LinkHandler> handler;  // owned here; the link holds it weakly
     bool hello_received = false;
     bool closed = false;
+    NodeId announced;  // the node id our hellos name on this link (kept if the file rotates its id)
+    // Held changes to re-send first, so the peer compares them with its own
+    // (divergent histories: docs/sync-protocol.md, "Copied and restored files").
+    std::vector<store::Change> probes;
     NodeId remote_node;
     VersionVector remote_vv;  // what the peer has acknowledged (or said in hello)
     VersionVector sent;       // what we have sent (>= remote_vv)
@@ -80,6 +84,7 @@ class SyncEngine::Core : public std::enable_shared_from_this<Core> {
     s.id = id;
     s.link = link;
     s.stats.peer = id;
+    s.announced = self_;
     s.handler = std::make_shared<Handler>(weak_from_this(), id);
     link->Attach(s.handler, executor_);
     SendHello(s);
@@ -148,7 +153,7 @@ class SyncEngine::Core : public std::enable_shared_from_this<Core> {
 
   void SendHello(Session& s) {
     s.hello_tick = tick_;
-    Send(s, Hello{self_, local_vv_, !s.hello_received});
+    Send(s, Hello{s.announced, local_vv_, !s.hello_received});
   }
 
   void Send(Session& s, const Message& m) {
@@ -199,7 +204,9 @@ class SyncEngine::Core : public std::enable_shared_from_this<Core> {
   }
 
   void OnHello(Session& s, const Hello& h) {
-    if (h.node == self_) return Fail(s, Status::InvalidArgument("peer has this database's own node id"));
+    if (h.node == self_ || h.node == s.announced) {
+      return Fail(s, Status::InvalidArgument("peer has this database's own node id"));
+    }
     if (!s.hello_received) {
       // The session starts exactly where the peer stands.
       s.hello_received = true;
@@ -209,23 +216,72 @@ class SyncEngine::Core : public std::enable_shared_from_this<Core> {
       s.in_flight.clear();
       // Persisted acknowledgements survive restarts (compaction will read them).
       DatabaseAccess::SaveCheckpoint(*db_, s.remote_node, s.remote_vv).IgnoreError();
+      // The peer holds changes of this node that this file lacks: the file is
+      // an older copy of itself (a restored backup, or a copy the other copy
+      // outran). Those seqs are taken; continue under a fresh node id, and
+      // receive them like any other origin's.
+      if (SeqOf(h.vv, self_) > SeqOf(local_vv_, self_) && BehindOwnHistory(h.vv) && !RotateSelf(s)) return;
+      QueueProbes(s, h.vv);
     } else {
       if (h.node != s.remote_node) return Fail(s, Status::InvalidArgument("peer changed its node id mid-session"));
       for (const auto& [origin, seq] : h.vv) s.remote_vv[origin] = std::max(s.remote_vv[origin], seq);
     }
     // A peer that has not heard our hello asks for one (again); answers
     // never ask, so hellos cannot bounce back and forth forever.
-    if (h.wants_answer) Send(s, Hello{self_, local_vv_, false});
+    if (h.wants_answer) Send(s, Hello{s.announced, local_vv_, false});
     Pump(s);
+  }
+
+  // Whether `peer_vv` holds more of this node's changes than the file does.
+  // Our vector may be stale (another handle or process on the file commits
+  // without telling this engine): re-read before deciding.
+  bool BehindOwnHistory(const VersionVector& peer_vv) {
+    auto vv = DatabaseAccess::GetVersionVector(*db_);
+    if (!vv.ok()) return false;  // the next session decides
+    local_vv_ = std::move(vv).value();
+    return SeqOf(peer_vv, self_) > SeqOf(local_vv_, self_);
+  }
+
+  // Takes a fresh node id for this file (the old one's seqs are used
+  // elsewhere). false if that failed (the link is closed).
+  bool RotateSelf(Session& s) {
+    auto fresh = DatabaseAccess::RotateNode(*db_, self_);
+    if (!fresh.ok()) {
+      Fail(s, fresh.status());
+      return false;
+    }
+    self_ = *fresh;
+    return true;
+  }
+
+  // For every origin both sides hold, our change at the lower of the two
+  // seqs goes first to the peer, which compares it with its own: two
+  // different changes under one (origin, seq) (a copied or restored file
+  // that wrote before it noticed) are reported on every session, and the
+  // delta stream of an origin starts right after a change both sides agree
+  // on. A pruned change cannot be compared and is skipped.
+  void QueueProbes(Session& s, const VersionVector& peer_vv) {
+    s.probes.clear();
+    for (const auto& [origin, mine] : local_vv_) {
+      const Seq at = std::min(mine, SeqOf(peer_vv, origin));
+      if (at == 0) continue;
+      auto held = DatabaseAccess::ChangesAfter(*db_, origin, at - 1, 1);
+      if (!held.ok() || held->empty() || held->front().seq != at) continue;
+      s.probes.push_back(std::move(held->front()));
+    }
   }
 
   void Pump(Session& s) {
     if (s.closed || !s.hello_received) return;
     while (s.in_flight.size() < options_.window) {
       ChangesMsg batch;
+      batch.changes = std::move(s.probes);
+      s.probes.clear();
+      const size_t probes = batch.changes.size();
       const VersionVector sent_before = s.sent;
       bool pruned = false;
       for (const auto& [origin, seq] : local_vv_) {
+        if (batch.changes.size() >= options_.batch_changes) break;
         Seq from = std::max(SeqOf(s.sent, origin), SeqOf(s.remote_vv, origin));
         if (seq <= from) continue;
         size_t room = options_.batch_changes - batch.changes.size();
@@ -243,11 +299,13 @@ class SyncEngine::Core : public std::enable_shared_from_this<Core> {
       }
       if (pruned) {
         s.sent = sent_before;
+        batch.changes.resize(probes);
+        s.probes = std::move(batch.changes);  // they go with the next batch
         if (!SendSnapshot(s)) return;
         continue;
       }
       if (batch.changes.empty()) return;
-      if (!s.in_flight.empty() && batch.changes.size() < options_.busy_batch) {
+      if (probes == 0 && !s.in_flight.empty() && batch.changes.size() < options_.busy_batch) {
         // Busy: let changes gather until an ack arrives (it pumps again)
         // rather than sending a message each — fewer, fuller messages.
         s.sent = sent_before;
@@ -255,7 +313,8 @@ class SyncEngine::Core : public std::enable_shared_from_this<Core> {
       }
       batch.batch = s.next_batch++;
       s.in_flight[batch.batch] = tick_;
-      s.stats.changes_sent += batch.changes.size();
+      s.stats.changes_sent += batch.changes.size() - probes;
+      s.stats.probes_sent += probes;
       Send(s, batch);
       if (s.closed) return;
     }
@@ -338,6 +397,7 @@ class SyncEngine::Core : public std::enable_shared_from_this<Core> {
   void OnChanges(Session& s, const ChangesMsg& m) {
     VersionVector planned = local_vv_;
     std::vector<store::Change> ready;
+    std::vector<store::Change> held;  // duplicates: compared with ours before anything applies
     bool duplicates = false;
     for (const store::Change& c : m.changes) {
       // The peer holds what it sends: never send it back.
@@ -350,6 +410,7 @@ class SyncEngine::Core : public std::enable_shared_from_this<Core> {
       if (c.seq <= have) {
         ++s.stats.duplicates;
         duplicates = true;
+        held.push_back(c);
       } else if (c.seq > have + 1) {
         Hold(s, c);
       } else {
@@ -357,6 +418,18 @@ class SyncEngine::Core : public std::enable_shared_from_this<Core> {
         planned[c.origin] = c.seq;
         TakeHeld(c.origin, &planned, &ready);
       }
+    }
+    Status same = DatabaseAccess::VerifyHeld(*db_, held);
+    if (!same.ok()) {
+      // If the disputed changes include this node's own, this file is one of
+      // the two writers: its next writes must not extend the dispute.
+      for (const auto& c : held) {
+        if (c.origin == self_) {
+          RotateSelf(s);
+          break;
+        }
+      }
+      return Fail(s, same);
     }
     Status st = ApplyReady(s, ready);
     if (!st.ok()) return Fail(s, st);

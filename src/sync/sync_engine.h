@@ -60,6 +60,7 @@ struct PeerStats {
   NodeId remote_node;         // from the peer's hello (0 until then)
   bool live = false;          // hello received, link open
   uint64_t changes_sent = 0;
+  uint64_t probes_sent = 0;        // held changes re-sent for the peer to compare (not in changes_sent)
   uint64_t changes_applied = 0;    // received and applied
   uint64_t duplicates = 0;         // received but already held
   uint64_t snapshots_sent = 0;     // the peer was behind our compacted log

@@ -229,6 +229,12 @@ void WriteJson(std::string& out, const Value& v) {
 Result<Value> ParseJson(std::string_view text) { return ParseJson(text, JsonParseOptions{}); }
 
 Result<Value> ParseJson(std::string_view text, const JsonParseOptions& options) {
+  // The parser would take a NUL byte for the end of the text and ignore
+  // whatever follows; JSON text cannot contain one anywhere.
+  if (size_t nul = text.find('\0'); nul != std::string_view::npos) {
+    return Status::InvalidArgument("invalid JSON: a NUL byte at offset " + std::to_string(nul) +
+                                   " (JSON text cannot contain one; inside a string write \\u0000)");
+  }
   ValueBuilder builder(options.reject_duplicate_keys);
   bool ok = json::sax_parse(text.begin(), text.end(), &builder, nlohmann::detail::input_format_t::json,
                             /*strict=*/true);
