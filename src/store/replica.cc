@@ -94,9 +94,13 @@ Result<std::vector<store::SnapshotRecord>> DatabaseAccess::ReadStates(
   std::vector<store::SnapshotRecord> out;
   Status s = [&]() -> Status {
     for (const auto& [collection, id] : keys) {
-      BLAZE_ASSIGN_OR_RETURN(const store::TableInfo* table, impl.catalog_.Find(collection));
-      if (table == nullptr) continue;  // no table: no such record
-      BLAZE_ASSIGN_OR_RETURN(auto stmt, impl.conn_->Prepare("SELECT state FROM " + table->name + " WHERE id = ?"));
+      auto table = impl.catalog_.Find(collection);
+      if (!table.ok()) {
+        if (table.status().IsNotFound()) continue;
+        return table.status();
+      }
+      if (*table == nullptr) continue;  // no such collection: nothing stored
+      BLAZE_ASSIGN_OR_RETURN(auto stmt, impl.conn_->Prepare("SELECT state FROM " + (*table)->name + " WHERE id = ?"));
       stmt->BindText(1, id);
       BLAZE_ASSIGN_OR_RETURN(bool row, stmt->Step());
       if (row) out.push_back(store::SnapshotRecord{collection, id, std::string(stmt->ColumnBlob(0))});

@@ -246,11 +246,12 @@ Status Txn::Impl::MergeState(std::string_view collection, std::string_view id, c
 
 Status Txn::Impl::Evict(std::string_view collection, std::string_view id) {
   if (!poisoned_.ok()) return poisoned_;
-  BLAZE_ASSIGN_OR_RETURN(const store::TableInfo* table, db_->catalog_.Find(collection));
-  if (table == nullptr) return Status::Ok();  // no table, so no such record: nothing to evict
-  BLAZE_ASSIGN_OR_RETURN(std::optional<RecordState> loaded, db_->LoadState(*table, id));
+  auto table = db_->catalog_.Find(collection);
+  if (!table.ok()) return table.status().IsNotFound() ? Status::Ok() : table.status();
+  if (*table == nullptr) return Status::Ok();  // no such collection here: nothing to evict
+  BLAZE_ASSIGN_OR_RETURN(std::optional<RecordState> loaded, db_->LoadState(**table, id));
   if (!loaded) return Status::Ok();
-  BLAZE_ASSIGN_OR_RETURN(auto stmt, db_->conn_->Prepare("DELETE FROM " + table->name + " WHERE id = ?"));
+  BLAZE_ASSIGN_OR_RETURN(auto stmt, db_->conn_->Prepare("DELETE FROM " + (*table)->name + " WHERE id = ?"));
   stmt->BindText(1, id);
   Status s = stmt->Run();
   if (!s.ok()) {
