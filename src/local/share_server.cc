@@ -36,6 +36,7 @@
 #include "blaze/byte_stream.h"
 #include "blaze/json.h"
 #include "local/cross_app_common.h"
+#include "local/node_binding.h"
 #include "store/record_state.h"
 #include "store/replica.h"
 
@@ -64,7 +65,7 @@ class CrossAppShare::Impl {
 
   Impl(Database* db, AppGroup group, KeyPair identity, CrossAppOptions options, OwnershipClaim claim)
       : db_(db), group_(std::move(group)), identity_(std::move(identity)), options_(std::move(options)),
-        claim_(std::move(claim)) {}
+        claim_(std::move(claim)), bindings_(db) {}
   ~Impl() { Stop(); }
 
   Status Start(const ExportPolicy& policy);
@@ -86,6 +87,7 @@ class CrossAppShare::Impl {
   KeyPair identity_;
   CrossAppOptions options_;
   OwnershipClaim claim_;
+  local::NodeBindings bindings_;  // which app may announce which node id
   std::unique_ptr<UnixListener> listener_;
   uint64_t hook_ = 0;
   std::atomic<bool> stop_{false};
@@ -224,11 +226,14 @@ struct CrossAppShare::Impl::Session : std::enable_shared_from_this<Session> {
 
   Status Handle(const sync::Message& msg) {
     if (auto* h = std::get_if<sync::Hello>(&msg)) {
-      if (h->node == DatabaseAccess::Node(*owner->db_)) {
-        return Status::InvalidArgument("the app's replica has the owner's node id (a copied file?)");
+      {
+        std::lock_guard<std::mutex> l(mu);
+        if (hello && h->node != remote_node) return Status::InvalidArgument("the app changed its node id mid-session");
       }
+      // Only a node id bound to this app (or free): origins are bound to
+      // identities (node_binding.h).
+      BLAZE_RETURN_IF_ERROR(owner->bindings_.Claim(stats.app, h->node));
       std::lock_guard<std::mutex> l(mu);
-      if (hello && h->node != remote_node) return Status::InvalidArgument("the app changed its node id mid-session");
       hello = true;
       remote_node = h->node;
       remote_vv = h->vv;

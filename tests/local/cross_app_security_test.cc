@@ -38,7 +38,8 @@ constexpr const char* kPolicy = R"({ "apps": {
         "tasks":    { "access": "read-write", "where": "owner == $app" } } },
     "stats": { "collections": {
         "comments": { "access": "read-write" },
-        "tasks":    { "access": "read-write", "where": "owner == $app" } } } } })";
+        "tasks":    { "access": "read-write", "where": "owner == $app" } } },
+    "*": { "collections": { "bugs": { "access": "read", "where": "team == \"mobile\"" } } } } })";
 
 class CrossAppSecurityTest : public ::testing::Test {
  protected:
@@ -46,7 +47,8 @@ class CrossAppSecurityTest : public ::testing::Test {
     group_ = dir_.File("group");
     ASSERT_TRUE(AppGroup::Init(group_).ok());
     auto g = AppGroup::Open(group_);
-    for (auto [name, key] : {std::pair{"bugtracker", &owner_key_}, {"dashboard", &dash_key_}, {"stats", &stats_key_}}) {
+    for (auto [name, key] : {std::pair{"bugtracker", &owner_key_}, {"dashboard", &dash_key_}, {"stats", &stats_key_},
+                            {"viewer", &viewer_key_}}) {
       *key = *GenerateKeyPair();
       ASSERT_TRUE(g->AddApp(name, key->public_key).ok());
     }
@@ -71,7 +73,7 @@ class CrossAppSecurityTest : public ::testing::Test {
 
   testing::TempDir dir_;
   std::string group_;
-  KeyPair owner_key_, dash_key_, stats_key_;
+  KeyPair owner_key_, dash_key_, stats_key_, viewer_key_;
   std::unique_ptr<Database> owner_;
   ExportPolicy policy_;
   std::unique_ptr<CrossAppShare> share_;
@@ -93,6 +95,73 @@ TEST_F(CrossAppSecurityTest, TheHostileClientSpeaksTheRealProtocol) {
   auto ack = app->ReceiveUntil<sync::Ack>();
   ASSERT_TRUE(ack.ok()) << ack.status().ToString();
   EXPECT_EQ(*(*owner_->Get("comments", "c2")).Find("text"), Value("hi"));
+}
+
+// Item 1 of issue 9: a read-only app announces a victim's node id to burn
+// its seqs. Refused at the hello; nothing of it applies, and the victim's
+// later writes still reach the owner.
+TEST_F(CrossAppSecurityTest, AnAppCannotAnnounceAnotherAppsNodeId) {
+  auto dash = Connect(dash_key_, "dash.blazedb");
+  ASSERT_TRUE(dash->WaitForCatchUp(10s).ok());
+  const NodeId victim = dash->db().node_id();
+  ASSERT_TRUE(dash->db().Put("comments", "first", J(R"({"text":"mine"})")).ok());
+  ASSERT_TRUE(dash->WaitForCatchUp(10s).ok());
+
+  auto evil = Hostile(viewer_key_);
+  ASSERT_NE(evil, nullptr);
+  ASSERT_TRUE(evil->SendHello(victim, {{victim, 1}}).ok());
+  std::vector<store::Change> burn;
+  for (Seq s = 2; s <= 6; ++s) {
+    burn.push_back(HostileApp::Put(victim, s, HostileApp::HlcAgo(0), "comments", "x" + std::to_string(s),
+                                   J(R"({"text":"burn"})")));
+  }
+  evil->SendChanges(1, burn).IgnoreError();  // the owner may have closed already
+  EXPECT_EQ(evil->DrainUntilClosed().code(), StatusCode::kAborted);
+  auto errors = evil->Errors();
+  ASSERT_FALSE(errors.empty());
+  EXPECT_NE(errors.front().find("may not announce node id"), std::string::npos) << errors.front();
+  auto vv = DatabaseAccess::GetVersionVector(*owner_);
+  EXPECT_EQ(SeqOf(*vv, victim), 1u);  // no seq burned
+  EXPECT_TRUE(owner_->Get("comments", "x2").status().IsNotFound());
+
+  // The victim's later writes still apply at the owner.
+  ASSERT_TRUE(dash->db().Put("comments", "second", J(R"({"text":"still mine"})")).ok());
+  ASSERT_TRUE(dash->WaitForCatchUp(10s).ok());
+  EXPECT_TRUE(Eventually([&] { return owner_->Get("comments", "second").ok(); }));
+  EXPECT_EQ(dash->status().changes_refused, 0u);
+}
+
+// Writing under another app's origin: refused whether the node is announced
+// in the hello (bound to the other app) or only used in the changes.
+TEST_F(CrossAppSecurityTest, AnAppCannotWriteUnderAnotherOrigin) {
+  auto stats = Connect(stats_key_, "stats.blazedb");
+  ASSERT_TRUE(stats->WaitForCatchUp(10s).ok());
+  const NodeId victim = stats->db().node_id();
+  {
+    auto evil = Hostile(dash_key_);
+    ASSERT_TRUE(evil->SendHello(victim).ok());
+    evil->SendChanges(1, {HostileApp::Put(victim, 1, HostileApp::HlcAgo(0), "comments", "forged",
+                                          J(R"({"text":"from stats?"})"))})
+        .IgnoreError();
+    EXPECT_EQ(evil->DrainUntilClosed().code(), StatusCode::kAborted);
+  }
+  {
+    auto evil = Hostile(dash_key_);
+    ASSERT_TRUE(evil->SendHello(NodeId{0x5eed}).ok());
+    ASSERT_TRUE(evil->SendChanges(1, {HostileApp::Put(victim, 1, HostileApp::HlcAgo(0), "comments", "forged",
+                                                      J(R"({"text":"from stats?"})"))})
+                    .ok());
+    EXPECT_EQ(evil->DrainUntilClosed().code(), StatusCode::kAborted);
+  }
+  // The owner's own node is nobody's to announce.
+  {
+    auto evil = Hostile(dash_key_);
+    ASSERT_TRUE(evil->SendHello(owner_->node_id()).ok());
+    EXPECT_EQ(evil->DrainUntilClosed().code(), StatusCode::kAborted);
+  }
+  EXPECT_TRUE(owner_->Get("comments", "forged").status().IsNotFound());
+  ASSERT_TRUE(stats->db().Put("comments", "real", J(R"({"text":"from stats"})")).ok());
+  EXPECT_TRUE(Eventually([&] { return owner_->Get("comments", "real").ok(); }));
 }
 
 }  // namespace
