@@ -19,8 +19,9 @@
 // connected, and when the owner's compacted log lacks what the app needs.
 //
 // The app's own changes are checked op by op against the policy (collection
-// granted read-write, fields exported, row inside `where` before and after)
-// and applied like any remote change; a refused change gets an error message
+// granted read-write, fields exported, row inside `where` before and after,
+// judged on the states the merge will produce: write_check.h) and applied
+// like any remote change; a refused change gets an error message
 // naming it and is applied without its ops, so the app's seq run stays
 // gapless and its later changes still apply.
 #include <algorithm>
@@ -37,27 +38,11 @@
 #include "blaze/json.h"
 #include "local/cross_app_common.h"
 #include "local/node_binding.h"
+#include "local/write_check.h"
 #include "store/record_state.h"
 #include "store/replica.h"
 
 namespace blaze {
-
-namespace {
-
-// The document a change's op leaves, given the record before it (nullptr:
-// absent). For the row-level policy check.
-std::optional<Value> After(const store::Op& op, const Value* before) {
-  if (op.type == store::Op::Type::kDelete) return std::nullopt;
-  Value::Map doc = before != nullptr ? before->as_map() : Value::Map{};
-  if (op.type == store::Op::Type::kPut) {
-    for (const auto& [name, v] : op.fields) doc[name] = v;
-  } else {
-    for (const auto& name : op.names) doc.erase(name);
-  }
-  return Value(std::move(doc));
-}
-
-}  // namespace
 
 class CrossAppShare::Impl {
  public:
@@ -271,12 +256,14 @@ struct CrossAppShare::Impl::Session : std::enable_shared_from_this<Session> {
     }
     std::vector<store::Change> changes = m.changes;
     uint64_t refused = 0;
+    local::WriteCheck check(owner->db_, p.get());  // judges the states the merge will produce
     for (store::Change& c : changes) {
       if (c.origin != app_node) {
         return Status::PermissionDenied("app '" + stats.app + "' sent a change of another node (" +
                                         c.origin.ToHex() + "); it may only send its own");
       }
-      Status ok = Check(*p, c);
+      Status ok = check.Check(c);
+      if (!ok.ok() && ok.code() != StatusCode::kPermissionDenied) return ok;  // could not read the owner's state
       if (!ok.ok()) {
         // Refused: nothing of it applies, but its seq is taken so the app's
         // later changes still follow in order.
@@ -297,33 +284,6 @@ struct CrossAppShare::Impl::Session : std::enable_shared_from_this<Session> {
     checkpoint_dirty = true;
     control.push_back(sync::Ack{m.batch, std::move(vv)});
     cv.notify_one();
-    return Status::Ok();
-  }
-
-  // Every op of the change must be allowed: collection read-write, fields
-  // exported, and the row inside the app's `where` before and after.
-  Status Check(const policy::AppPolicy& p, const store::Change& c) {
-    std::map<std::pair<std::string, std::string>, std::optional<Value>> docs;  // as the change leaves them
-    for (const store::Op& op : c.ops) {
-      std::vector<std::string> fields;
-      if (op.type == store::Op::Type::kPut) {
-        for (const auto& [name, v] : op.fields) fields.push_back(name);
-      } else if (op.type == store::Op::Type::kUnset) {
-        fields = op.names;
-      }
-      BLAZE_RETURN_IF_ERROR(p.CheckWrite(op.collection, fields));
-      auto key = std::make_pair(op.collection, op.id);
-      auto it = docs.find(key);
-      if (it == docs.end()) {
-        auto current = owner->db_->Get(op.collection, op.id);
-        if (!current.ok() && !current.status().IsNotFound()) return current.status();
-        it = docs.emplace(key, current.ok() ? std::optional<Value>(std::move(current).value()) : std::nullopt).first;
-      }
-      const Value* before = it->second ? &*it->second : nullptr;
-      std::optional<Value> after = After(op, before);
-      BLAZE_RETURN_IF_ERROR(p.CheckWriteRow(op.collection, op.id, before, after ? &*after : nullptr));
-      it->second = std::move(after);
-    }
     return Status::Ok();
   }
 

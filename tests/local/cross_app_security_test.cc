@@ -10,6 +10,7 @@
 #include "blaze/app_group.h"
 #include "blaze/cross_app.h"
 #include "blaze/json.h"
+#include "store/record_state.h"
 #include "store/replica.h"
 #include "support/db_fixture.h"
 #include "support/hostile_app.h"
@@ -35,7 +36,7 @@ constexpr const char* kPolicy = R"({ "apps": {
     "dashboard": { "collections": {
         "bugs":     { "access": "read", "where": "team == \"mobile\"" },
         "comments": { "access": "read-write" },
-        "tasks":    { "access": "read-write", "where": "owner == $app" } } },
+        "tasks":    { "access": "read-write", "where": "owner == $app || shared == true" } } },
     "stats": { "collections": {
         "comments": { "access": "read-write" },
         "tasks":    { "access": "read-write", "where": "owner == $app" } } },
@@ -162,6 +163,56 @@ TEST_F(CrossAppSecurityTest, AnAppCannotWriteUnderAnotherOrigin) {
   EXPECT_TRUE(owner_->Get("comments", "forged").status().IsNotFound());
   ASSERT_TRUE(stats->db().Put("comments", "real", J(R"({"text":"from stats"})")).ok());
   EXPECT_TRUE(Eventually([&] { return owner_->Get("comments", "real").ok(); }));
+}
+
+// Item 2 of issue 9: the owner judges the state the merge will produce,
+// across the changes of one message in order. A delete and then a put of
+// other fields, in two changes, would leave the row with neither `owner` nor
+// `shared`: outside the writer's where.
+TEST_F(CrossAppSecurityTest, TwoChangesOfOneMessageCannotMoveARowOutOfTheWhere) {
+  ASSERT_TRUE(owner_->Put("tasks", "t1", J(R"({"owner":"dashboard","title":"mine"})")).ok());
+  auto evil = Hostile(dash_key_);
+  const NodeId me{0xd1};
+  ASSERT_TRUE(evil->SendHello(me).ok());
+  ASSERT_TRUE(evil->SendChanges(1, {HostileApp::Change(me, 1, HostileApp::HlcAgo(0), {HostileApp::DeleteOp("tasks", "t1")}),
+                                    HostileApp::Put(me, 2, HostileApp::HlcAgo(-1), "tasks", "t1",
+                                                    J(R"({"title":"nobody's"})"))})
+                  .ok());
+  auto ack = evil->ReceiveUntil<sync::Ack>();
+  ASSERT_TRUE(ack.ok()) << ack.status().ToString();
+  auto errors = evil->Errors();
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_NE(errors[0].find(me.ToHex() + ":2 refused"), std::string::npos) << errors[0];
+  // The delete (inside the where) applied; the put that would have left the
+  // row outside did not.
+  EXPECT_TRUE(owner_->Get("tasks", "t1").status().IsNotFound());
+}
+
+// One change stamped in the past: its `owner` loses to the owner's newer
+// stamp while its `shared` wins, so the merge leaves stats' row with
+// shared=false — outside dashboard's where, changed in stats' scope — though
+// the write as sent looks inside.
+TEST_F(CrossAppSecurityTest, AWriteStampedInThePastIsJudgedOnWhatTheMergeKeeps) {
+  ASSERT_TRUE(owner_->Put("tasks", "t2", J(R"({"owner":"stats","shared":true,"title":"theirs"})")).ok());
+  std::this_thread::sleep_for(5ms);
+  ASSERT_TRUE(owner_->Patch("tasks", "t2", J(R"({"owner":"stats"})")).ok());
+  auto stored = DatabaseAccess::ReadStates(*owner_, {{"tasks", "t2"}});
+  ASSERT_TRUE(stored.ok() && stored->size() == 1u);
+  auto st = store::RecordState::Decode(stored->front().state);
+  ASSERT_TRUE(st.ok());
+  const Hlc shared_at = st->fields().at("shared").stamp.hlc;
+  ASSERT_LT(Hlc{shared_at.value + 1}, st->fields().at("owner").stamp.hlc);
+
+  auto evil = Hostile(dash_key_);
+  const NodeId me{0xd2};
+  ASSERT_TRUE(evil->SendHello(me).ok());
+  ASSERT_TRUE(evil->SendChanges(1, {HostileApp::Put(me, 1, Hlc{shared_at.value + 1}, "tasks", "t2",
+                                                    J(R"({"owner":"dashboard","shared":false})"))})
+                  .ok());
+  auto ack = evil->ReceiveUntil<sync::Ack>();
+  ASSERT_TRUE(ack.ok()) << ack.status().ToString();
+  ASSERT_EQ(evil->Errors().size(), 1u);
+  EXPECT_EQ(*owner_->Get("tasks", "t2"), J(R"({"owner":"stats","shared":true,"title":"theirs"})"));
 }
 
 }  // namespace
