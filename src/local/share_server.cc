@@ -257,6 +257,7 @@ struct CrossAppShare::Impl::Session : std::enable_shared_from_this<Session> {
     std::vector<store::Change> changes = m.changes;
     uint64_t refused = 0;
     local::WriteCheck check(owner->db_, p.get());  // judges the states the merge will produce
+    std::set<std::pair<std::string, std::string>> corrected;  // records of refused changes
     for (store::Change& c : changes) {
       if (c.origin != app_node) {
         return Status::PermissionDenied("app '" + stats.app + "' sent a change of another node (" +
@@ -268,6 +269,7 @@ struct CrossAppShare::Impl::Session : std::enable_shared_from_this<Session> {
         // Refused: nothing of it applies, but its seq is taken so the app's
         // later changes still follow in order.
         ++refused;
+        for (const store::Op& op : c.ops) corrected.emplace(op.collection, op.id);
         c.ops.clear();
         std::string why = "change " + c.origin.ToHex() + ":" + std::to_string(c.seq) + " refused: " + ok.ToString();
         owner->Log("cross-app: " + why);
@@ -276,6 +278,7 @@ struct CrossAppShare::Impl::Session : std::enable_shared_from_this<Session> {
     }
     store::BatchResult r = DatabaseAccess::ApplyBatch(*owner->db_, changes, owner->options_.max_drift_ms);
     if (!r.error.ok()) return r.error;
+    if (!corrected.empty()) BLAZE_RETURN_IF_ERROR(QueueCorrection(*p, corrected));
     BLAZE_ASSIGN_OR_RETURN(VersionVector vv, DatabaseAccess::GetVersionVector(*owner->db_));
     std::lock_guard<std::mutex> l(mu);
     stats.changes_applied += r.applied > refused ? r.applied - refused : 0;
@@ -283,6 +286,38 @@ struct CrossAppShare::Impl::Session : std::enable_shared_from_this<Session> {
     for (const auto& c : changes) remote_vv[c.origin] = std::max(SeqOf(remote_vv, c.origin), c.seq);
     checkpoint_dirty = true;
     control.push_back(sync::Ack{m.batch, std::move(vv)});
+    cv.notify_one();
+    return Status::Ok();
+  }
+
+  // A refused change was already written in the app's replica; so that the
+  // replica does not keep differing from the owner, the records it touched
+  // are sent back as the owner holds them: each evicted and, when the app
+  // may see it, sent again. Evictions apply before the states merge
+  // (store/snapshot.h), so the replica ends with exactly the owner's state,
+  // whatever stamps its own write carried. Only ids the app itself named
+  // travel; hidden ones are evicted whether or not the owner has them.
+  Status QueueCorrection(const policy::AppPolicy& p, const std::set<std::pair<std::string, std::string>>& keys) {
+    BLAZE_ASSIGN_OR_RETURN(auto states, DatabaseAccess::ReadStates(
+        *owner->db_, std::vector<std::pair<std::string, std::string>>(keys.begin(), keys.end())));
+    sync::SnapshotChunk fix;
+    for (auto& r : states) {
+      if (p.access(r.collection) == Access::kNone) continue;
+      BLAZE_ASSIGN_OR_RETURN(store::RecordState st, store::RecordState::Decode(r.state));
+      if (!st.visible() || !p.Visible(r.collection, r.id, st.VisibleDoc())) continue;
+      st.KeepFields([&](std::string_view f) { return p.FieldExported(r.collection, f); });
+      r.state = st.Encode();
+      fix.records.push_back(std::move(r));
+    }
+    fix.evictions.assign(keys.begin(), keys.end());
+    {
+      std::lock_guard<std::mutex> l(mu);
+      fix.batch = next_batch++;
+      ++in_flight;
+      stats.records_sent += fix.records.size();
+      stats.evictions_sent += fix.evictions.size();
+      control.push_back(std::move(fix));
+    }
     cv.notify_one();
     return Status::Ok();
   }

@@ -31,6 +31,7 @@
 #include "store/schema.h"
 #include "store/snapshot.h"
 #include "store/sqlite.h"
+#include "store/write_scope.h"
 
 namespace blaze::store {
 class Watcher;
@@ -88,6 +89,11 @@ class Database::Impl {
   // Checked before every local write (cross-app replicas refuse what the
   // owner's policy does not grant); empty: everything is allowed.
   std::function<Status(const store::Op&)> write_guard_;
+  // The file's own write scope (write_scope.h), read again in every write
+  // transaction (another process may have changed it); nullopt: none.
+  Status LoadWriteScope();
+  std::string scope_text_;
+  std::optional<store::WriteScope> scope_;
 
   Status CollectEvents(const std::vector<std::string>& collections, int64_t* cursor,
                        std::vector<store::WatchEvent>* out);

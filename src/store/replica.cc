@@ -67,6 +67,15 @@ void DatabaseAccess::SetWriteGuard(Database& db, std::function<Status(const stor
   db.impl_->write_guard_ = std::move(guard);
 }
 
+Status DatabaseAccess::SetWriteScope(Database& db, const store::WriteScope* scope) {
+  if (scope != nullptr) return SetMeta(db, store::kWriteScopeMetaKey, scope->Encode());
+  BLAZE_RETURN_IF_ERROR(db.impl_->CheckNotInTransaction("SetWriteScope"));
+  std::lock_guard<std::mutex> lock(db.impl_->mu_);
+  BLAZE_ASSIGN_OR_RETURN(auto stmt, db.impl_->conn_->Prepare("DELETE FROM blaze_meta WHERE key = ?"));
+  stmt->BindText(1, store::kWriteScopeMetaKey);
+  return stmt->Run();
+}
+
 Result<std::string> DatabaseAccess::GetMeta(Database& db, const std::string& key) {
   std::lock_guard<std::mutex> lock(db.impl_->mu_);
   BLAZE_ASSIGN_OR_RETURN(auto stmt, db.impl_->conn_->Prepare("SELECT value FROM blaze_meta WHERE key = ?"));
@@ -99,6 +108,7 @@ Result<std::vector<store::SnapshotRecord>> DatabaseAccess::ReadStates(
         if (table.status().IsNotFound()) continue;
         return table.status();
       }
+      if (*table == nullptr) continue;  // no such collection: nothing stored
       BLAZE_ASSIGN_OR_RETURN(auto stmt, impl.conn_->Prepare("SELECT state FROM " + (*table)->name + " WHERE id = ?"));
       stmt->BindText(1, id);
       BLAZE_ASSIGN_OR_RETURN(bool row, stmt->Step());

@@ -17,6 +17,7 @@
 #include "blaze/database.h"
 #include "store/change.h"
 #include "store/snapshot.h"
+#include "store/write_scope.h"
 
 namespace blaze {
 
@@ -38,6 +39,9 @@ class DatabaseAccess {
   // Installs a check every local write must pass before it is made (the
   // op as it would be logged); nullptr removes it.
   static void SetWriteGuard(Database& db, std::function<Status(const store::Op&)> guard);
+  // Stores the file's write scope (store/write_scope.h), enforced on every
+  // handle of the file from the next write transaction on; nullptr removes it.
+  static Status SetWriteScope(Database& db, const store::WriteScope* scope);
   // A value kept in the file's blaze_meta table (kNotFound if absent).
   static Result<std::string> GetMeta(Database& db, const std::string& key);
   static Status SetMeta(Database& db, const std::string& key, const std::string& value);

@@ -215,5 +215,64 @@ TEST_F(CrossAppSecurityTest, AWriteStampedInThePastIsJudgedOnWhatTheMergeKeeps) 
   EXPECT_EQ(*owner_->Get("tasks", "t2"), J(R"({"owner":"stats","shared":true,"title":"theirs"})"));
 }
 
+// Item 9 of issue 9: the grant holds on every handle of the replica file. A
+// plain Database::Open of the replica path (what `blazedb put dash.blazedb
+// ...` does) cannot write a read-only or non-granted collection, nor a
+// withheld field, while granted writes still go through and reach the owner.
+TEST_F(CrossAppSecurityTest, TheGrantHoldsOnEveryHandleOfTheReplicaFile) {
+  auto dash = Connect(dash_key_, "dash.blazedb");
+  ASSERT_TRUE(dash->WaitForCatchUp(10s).ok());
+  auto plain = testing::OpenOrDie(dir_.File("dash.blazedb"));
+  ASSERT_NE(plain, nullptr);
+  Status s = plain->Patch("bugs", "m1", J(R"({"title":"hacked"})"));
+  EXPECT_EQ(s.code(), StatusCode::kPermissionDenied) << s.ToString();
+  EXPECT_EQ(plain->Put("secrets", "s1", J(R"({"token":"x"})")).code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(plain->Delete("bugs", "m1").code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(*(*plain->Get("bugs", "m1")).Find("title"), Value("crash"));
+  ASSERT_TRUE(plain->Put("comments", "via-plain", J(R"({"text":"allowed"})")).ok());
+  EXPECT_TRUE(Eventually([&] { return owner_->Get("comments", "via-plain").ok(); }));
+  // Still so with the reader gone (the scope is in the file).
+  dash.reset();
+  plain.reset();
+  plain = testing::OpenOrDie(dir_.File("dash.blazedb"));
+  EXPECT_EQ(plain->Patch("bugs", "m1", J(R"({"title":"hacked"})")).code(), StatusCode::kPermissionDenied);
+}
+
+// A fresh replica refuses writes on every handle before its first grant.
+TEST_F(CrossAppSecurityTest, AFreshReplicaFileRefusesWritesBeforeAnyGrant) {
+  share_.reset();  // the owner is away: no grant arrives
+  auto dash = Connect(dash_key_, "fresh.blazedb");
+  auto plain = testing::OpenOrDie(dir_.File("fresh.blazedb"));
+  EXPECT_EQ(plain->Put("comments", "c", J(R"({"text":"x"})")).code(), StatusCode::kPermissionDenied);
+}
+
+// Item 9, second half: a change the owner refuses (written with every local
+// check bypassed) must not leave the replica differing from the owner: the
+// owner sends its own state of the records back and the replica takes it,
+// though its refused write carries newer stamps.
+TEST_F(CrossAppSecurityTest, ARefusedChangeDoesNotLeaveTheReplicaDiverged) {
+  ASSERT_TRUE(owner_->Put("tasks", "theirs", J(R"({"owner":"stats","title":"private"})")).ok());
+  auto dash = Connect(dash_key_, "dash.blazedb");
+  ASSERT_TRUE(dash->WaitForCatchUp(10s).ok());
+  Database& r = dash->db();
+  DatabaseAccess::SetWriteGuard(r, nullptr);
+  ASSERT_TRUE(DatabaseAccess::SetWriteScope(r, nullptr).ok());
+  ASSERT_TRUE(r.Patch("bugs", "m1", J(R"({"title":"hacked"})")).ok());         // read-only collection
+  ASSERT_TRUE(r.Put("tasks", "t9", J(R"({"owner":"stats","title":"planted"})")).ok());  // outside the where
+  ASSERT_TRUE(r.Put("tasks", "theirs", J(R"({"owner":"dashboard"})")).ok());   // a hidden row's id
+  EXPECT_TRUE(Eventually([&] { return dash->status().changes_refused == 3; }));
+  EXPECT_TRUE(Eventually([&] {
+    auto m1 = r.Get("bugs", "m1");
+    return m1.ok() && *m1 == J(R"({"title":"crash","team":"mobile"})") && r.Get("tasks", "t9").status().IsNotFound() &&
+           r.Get("tasks", "theirs").status().IsNotFound();
+  })) << dash->status().last_error;
+  EXPECT_EQ(*owner_->Get("bugs", "m1"), J(R"({"title":"crash","team":"mobile"})"));
+  EXPECT_TRUE(owner_->Get("tasks", "t9").status().IsNotFound());
+  EXPECT_EQ(*owner_->Get("tasks", "theirs"), J(R"({"owner":"stats","title":"private"})"));
+  // A later granted write still applies on both sides.
+  ASSERT_TRUE(r.Put("comments", "after", J(R"({"text":"ok"})")).ok());
+  EXPECT_TRUE(Eventually([&] { return owner_->Get("comments", "after").ok(); }));
+}
+
 }  // namespace
 }  // namespace blaze
