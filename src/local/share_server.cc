@@ -102,6 +102,11 @@ struct CrossAppShare::Impl::Session : std::enable_shared_from_this<Session> {
   size_t in_flight = 0;
   uint64_t next_batch = 1;
   std::deque<sync::Message> control;  // grant, hello, acks and errors, sent first
+  // Records the app's replica may hold: every one ever sent to its node
+  // (persisted, blaze_sent). Only these are named in evictions, so the id of
+  // a record the app never saw never leaves the owner. Guarded by held_mu.
+  std::mutex held_mu;
+  std::set<std::pair<std::string, std::string>> held;
   bool checkpoint_dirty = false;
   CrossAppConnection stats;
 
@@ -218,7 +223,17 @@ struct CrossAppShare::Impl::Session : std::enable_shared_from_this<Session> {
       // Only a node id bound to this app (or free): origins are bound to
       // identities (node_binding.h).
       BLAZE_RETURN_IF_ERROR(owner->bindings_.Claim(stats.app, h->node));
+      BLAZE_ASSIGN_OR_RETURN(auto sent_before, DatabaseAccess::LoadSent(*owner->db_, h->node));
+      // A replica that holds something the owner has no record of sending
+      // (served before the owner kept one) is rebuilt from a full image, so
+      // every row it holds is either sent again or evicted by the image.
+      bool unknown_holdings = sent_before.empty() && !h->vv.empty();
+      {
+        std::lock_guard<std::mutex> hl(held_mu);
+        held = std::move(sent_before);
+      }
       std::lock_guard<std::mutex> l(mu);
+      if (unknown_holdings) need_image = true;
       hello = true;
       remote_node = h->node;
       remote_vv = h->vv;
@@ -310,6 +325,7 @@ struct CrossAppShare::Impl::Session : std::enable_shared_from_this<Session> {
       fix.records.push_back(std::move(r));
     }
     fix.evictions.assign(keys.begin(), keys.end());
+    BLAZE_RETURN_IF_ERROR(MarkHeld(fix.records));
     {
       std::lock_guard<std::mutex> l(mu);
       fix.batch = next_batch++;
@@ -417,8 +433,9 @@ struct CrossAppShare::Impl::Session : std::enable_shared_from_this<Session> {
         BLAZE_RETURN_IF_ERROR(Filter(*p, std::move(r), &batch));
       }
       for (const auto& key : touched) {
-        if (!found.count(key)) batch.evictions.push_back(key);  // purged since
+        if (!found.count(key) && Held(key.first, key.second)) batch.evictions.push_back(key);  // purged since
       }
+      BLAZE_RETURN_IF_ERROR(MarkHeld(batch.records));
       BLAZE_RETURN_IF_ERROR(SendBatch(std::move(batch)));
     }
   }
@@ -430,11 +447,39 @@ struct CrossAppShare::Impl::Session : std::enable_shared_from_this<Session> {
       st.KeepFields([&](std::string_view f) { return p.FieldExported(r.collection, f); });
       r.state = st.Encode();
       batch->records.push_back(std::move(r));
-    } else {
-      // Deleted, or outside the app's view: the replica drops its copy, and
-      // not even the id of a record it may not see is sent as a tombstone.
+    } else if (Held(r.collection, r.id)) {
+      // Deleted, or outside the app's view: the replica drops its copy. Not
+      // even the id of a record it may not see is sent as a tombstone, and
+      // one it never got is not named at all.
       batch->evictions.emplace_back(std::move(r.collection), std::move(r.id));
     }
+    return Status::Ok();
+  }
+
+  bool Held(const std::string& collection, const std::string& id) {
+    std::lock_guard<std::mutex> l(held_mu);
+    return held.count({collection, id}) != 0;
+  }
+
+  // Records `records` as held by the app's replica: persisted before they
+  // are sent, so an owner restarted after sending still evicts them.
+  Status MarkHeld(const std::vector<store::SnapshotRecord>& records) {
+    std::vector<std::pair<std::string, std::string>> fresh;
+    {
+      std::lock_guard<std::mutex> l(held_mu);
+      for (const auto& r : records) {
+        if (!held.count({r.collection, r.id})) fresh.emplace_back(r.collection, r.id);
+      }
+    }
+    if (fresh.empty()) return Status::Ok();
+    NodeId node;
+    {
+      std::lock_guard<std::mutex> l(mu);
+      node = remote_node;
+    }
+    BLAZE_RETURN_IF_ERROR(DatabaseAccess::AddSent(*owner->db_, node, fresh));
+    std::lock_guard<std::mutex> l(held_mu);
+    held.insert(fresh.begin(), fresh.end());
     return Status::Ok();
   }
 
@@ -460,6 +505,7 @@ struct CrossAppShare::Impl::Session : std::enable_shared_from_this<Session> {
       if (p.access(r.collection) == Access::kNone) continue;
       BLAZE_RETURN_IF_ERROR(Filter(p, std::move(r), &all));
     }
+    BLAZE_RETURN_IF_ERROR(MarkHeld(all.records));
     const size_t per = sync::kSnapshotChunkRecords;
     const size_t count = std::max<size_t>(1, (all.records.size() + per - 1) / per);
     uint64_t id;

@@ -10,6 +10,7 @@
 
 #include <functional>
 #include <map>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -53,6 +54,11 @@ class DatabaseAccess {
   // Saving one (even empty) makes `peer` a known peer for compaction.
   static Result<VersionVector> LoadCheckpoint(Database& db, NodeId peer);
   static Status SaveCheckpoint(Database& db, NodeId peer, const VersionVector& acked);
+  // The records (collection, id) a filtering sender (a cross-app owner) has
+  // sent to `peer`, kept in the sender's file (table blaze_sent, created on
+  // first use): only these may be named to the peer in evictions.
+  static Result<std::set<std::pair<std::string, std::string>>> LoadSent(Database& db, NodeId peer);
+  static Status AddSent(Database& db, NodeId peer, const std::vector<std::pair<std::string, std::string>>& keys);
   // Current state with its stamps and the vector it reflects (snapshot.h),
   // and merging one received from a peer: returns the records merged.
   static Result<store::Snapshot> ReadSnapshot(Database& db);

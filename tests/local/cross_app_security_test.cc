@@ -274,5 +274,101 @@ TEST_F(CrossAppSecurityTest, ARefusedChangeDoesNotLeaveTheReplicaDiverged) {
   EXPECT_TRUE(Eventually([&] { return owner_->Get("comments", "after").ok(); }));
 }
 
+// Item 6 of issue 9: a record created, changed and deleted entirely outside
+// the app's where never reaches the app — not as a state, not even as an
+// eviction naming its id — while a record the app did hold is still evicted
+// when it leaves.
+TEST_F(CrossAppSecurityTest, IdsOfRowsTheAppNeverSawNeverLeaveTheOwner) {
+  auto app = Hostile(dash_key_);
+  ASSERT_TRUE(app->SendHello(NodeId{0xd6}).ok());
+  auto first = app->ReceiveUntil<sync::SnapshotChunk>();
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  ASSERT_TRUE(app->SendAck(first->batch, first->vv).ok());
+  ASSERT_TRUE(owner_->Put("bugs", "hidden-w9", J(R"({"title":"web only","team":"web"})")).ok());
+  ASSERT_TRUE(owner_->Patch("bugs", "hidden-w9", J(R"({"title":"still web"})")).ok());
+  ASSERT_TRUE(owner_->Delete("bugs", "hidden-w9").ok());
+  ASSERT_TRUE(owner_->Patch("bugs", "m1", J(R"({"team":"web"})")).ok());  // held, now leaves the where
+  bool evicted_m1 = false;
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (!evicted_m1 && std::chrono::steady_clock::now() < deadline) {
+    auto m = app->Receive(200ms);
+    if (!m.ok()) continue;
+    if (auto* c = std::get_if<sync::SnapshotChunk>(&*m)) {
+      for (const auto& e : c->evictions) evicted_m1 |= e.second == "m1";
+      app->SendAck(c->batch, c->vv).IgnoreError();
+    }
+  }
+  EXPECT_TRUE(evicted_m1);
+  for (const auto& m : app->received()) {
+    if (auto* c = std::get_if<sync::SnapshotChunk>(&m)) {
+      for (const auto& e : c->evictions) EXPECT_NE(e.second, "hidden-w9");
+      for (const auto& r : c->records) EXPECT_NE(r.id, "hidden-w9");
+    }
+  }
+}
+
+// The same, through a real replica file across an owner restart: the owner
+// remembers what it sent, so a record sent before the restart is still
+// evicted after it, and one never sent is never named.
+TEST_F(CrossAppSecurityTest, TheOwnerRemembersWhatItSentAcrossRestarts) {
+  auto dash = Connect(dash_key_, "dash.blazedb");
+  ASSERT_TRUE(dash->WaitForCatchUp(10s).ok());
+  share_.reset();
+  ASSERT_TRUE(owner_->Put("bugs", "hidden-w8", J(R"({"title":"web","team":"web"})")).ok());
+  ASSERT_TRUE(owner_->Patch("bugs", "m1", J(R"({"team":"web"})")).ok());
+  auto s = EnableCrossAppSync(*owner_, group_, owner_key_, policy_);
+  ASSERT_TRUE(s.ok());
+  share_ = std::move(s).value();
+  EXPECT_TRUE(Eventually([&] { return dash->db().Get("bugs", "m1").status().IsNotFound(); }));
+  ASSERT_TRUE(dash->WaitForCatchUp(10s).ok());
+  auto conns = share_->Connections();
+  ASSERT_EQ(conns.size(), 1u);
+  EXPECT_EQ(conns[0].evictions_sent, 1u);  // m1 only
+  EXPECT_EQ(conns[0].images_sent, 0u);
+}
+
+// A refusal reads the same whether or not a record the app cannot see exists
+// under the id it wrote.
+TEST_F(CrossAppSecurityTest, ARefusalDoesNotTellWhetherAHiddenIdExists) {
+  ASSERT_TRUE(owner_->Put("tasks", "exists", J(R"({"owner":"stats","title":"private"})")).ok());
+  auto app = Hostile(dash_key_);
+  const NodeId me{0xd7};
+  ASSERT_TRUE(app->SendHello(me).ok());
+  ASSERT_TRUE(app->SendChanges(1, {HostileApp::Put(me, 1, HostileApp::HlcAgo(0), "tasks", "exists",
+                                                   J(R"({"title":"x"})")),
+                                   HostileApp::Put(me, 2, HostileApp::HlcAgo(-1), "tasks", "absent",
+                                                   J(R"({"title":"x"})"))})
+                  .ok());
+  ASSERT_TRUE(app->ReceiveUntil<sync::Ack>().ok());
+  auto errors = app->Errors();
+  ASSERT_EQ(errors.size(), 2u);
+  auto normalize = [&](std::string e, const std::string& id, Seq seq) {
+    e.replace(e.find(":" + std::to_string(seq) + " "), std::to_string(seq).size() + 2, ":N ");
+    e.replace(e.find("'" + id + "'"), id.size() + 2, "'ID'");
+    return e;
+  };
+  EXPECT_EQ(normalize(errors[0], "exists", 1), normalize(errors[1], "absent", 2));
+  // Both records are corrected the same way: named back as evictions only.
+  std::vector<std::pair<std::string, std::string>> evicted;
+  for (const auto& m : app->received()) {
+    if (auto* c = std::get_if<sync::SnapshotChunk>(&m)) {
+      for (const auto& r : c->records) EXPECT_NE(r.id, "exists");
+      evicted.insert(evicted.end(), c->evictions.begin(), c->evictions.end());
+    }
+  }
+  EXPECT_TRUE(Eventually([&] {
+    for (auto& e : evicted) {
+      if (e.second == "absent") return true;
+    }
+    auto m = app->Receive(100ms);
+    if (m.ok()) {
+      if (auto* c = std::get_if<sync::SnapshotChunk>(&*m)) {
+        evicted.insert(evicted.end(), c->evictions.begin(), c->evictions.end());
+      }
+    }
+    return false;
+  }));
+}
+
 }  // namespace
 }  // namespace blaze
