@@ -38,6 +38,7 @@
 #include "blaze/json.h"
 #include "local/cross_app_common.h"
 #include "local/node_binding.h"
+#include "local/origin_alias.h"
 #include "local/write_check.h"
 #include "store/record_state.h"
 #include "store/replica.h"
@@ -73,6 +74,7 @@ class CrossAppShare::Impl {
   CrossAppOptions options_;
   OwnershipClaim claim_;
   local::NodeBindings bindings_;  // which app may announce which node id
+  std::optional<local::OriginAliases> aliases_;  // how other origins are named to each app (set by Start)
   std::unique_ptr<UnixListener> listener_;
   uint64_t hook_ = 0;
   std::atomic<bool> stop_{false};
@@ -107,6 +109,41 @@ struct CrossAppShare::Impl::Session : std::enable_shared_from_this<Session> {
   // a record the app never saw never leaves the owner. Guarded by held_mu.
   std::mutex held_mu;
   std::set<std::pair<std::string, std::string>> held;
+  // Origins as this app sees them (origin_alias.h), both ways; guarded by mu.
+  std::map<NodeId, NodeId> alias_of, real_of;
+
+  // `vv` with every origin but the app's own node replaced by its alias.
+  // Called with mu held.
+  VersionVector ToAppLocked(const VersionVector& vv) {
+    VersionVector out;
+    for (const auto& [origin, seq] : vv) {
+      if (origin == remote_node) {
+        out[origin] = seq;
+        continue;
+      }
+      auto it = alias_of.find(origin);
+      if (it == alias_of.end()) {
+        NodeId a = owner->aliases_->Alias(stats.app, origin);
+        it = alias_of.emplace(origin, a).first;
+        real_of.emplace(a, origin);
+      }
+      out[it->second] = seq;
+    }
+    return out;
+  }
+  // A vector from the app with real origins; entries naming no origin this
+  // session has shown the app are dropped. Called with mu held.
+  VersionVector FromAppLocked(const VersionVector& vv) {
+    VersionVector out;
+    for (const auto& [origin, seq] : vv) {
+      if (origin == remote_node) {
+        out[origin] = seq;
+      } else if (auto it = real_of.find(origin); it != real_of.end()) {
+        out[it->second] = seq;
+      }
+    }
+    return out;
+  }
   bool checkpoint_dirty = false;
   CrossAppConnection stats;
 
@@ -203,13 +240,11 @@ struct CrossAppShare::Impl::Session : std::enable_shared_from_this<Session> {
     auto served = DatabaseAccess::GetMeta(*owner->db_, key);
     bool image = served.ok() && *served != json;
     if (!served.ok() || image) BLAZE_RETURN_IF_ERROR(DatabaseAccess::SetMeta(*owner->db_, key, json));
-    BLAZE_ASSIGN_OR_RETURN(VersionVector vv, DatabaseAccess::GetVersionVector(*owner->db_));
     {
       std::lock_guard<std::mutex> l(mu);
       policy = std::move(compiled);
       need_image = image;
-      control.push_back(sync::GrantMsg{json});
-      control.push_back(sync::Hello{DatabaseAccess::Node(*owner->db_), vv, false});
+      control.push_back(sync::GrantMsg{json});  // our hello follows the app's (it names the app's node)
     }
     return Status::Ok();
   }
@@ -232,12 +267,18 @@ struct CrossAppShare::Impl::Session : std::enable_shared_from_this<Session> {
         std::lock_guard<std::mutex> hl(held_mu);
         held = std::move(sent_before);
       }
+      BLAZE_ASSIGN_OR_RETURN(VersionVector vv, DatabaseAccess::GetVersionVector(*owner->db_));
       std::lock_guard<std::mutex> l(mu);
       if (unknown_holdings) need_image = true;
+      remote_node = h->node;
+      // Our hello: the app's own seq as is, every other origin (ours
+      // included) by its alias for this app.
+      VersionVector shown = ToAppLocked(vv);
+      control.push_back(sync::Hello{owner->aliases_->Alias(stats.app, DatabaseAccess::Node(*owner->db_)), shown, false});
       hello = true;
       remote_node = h->node;
-      remote_vv = h->vv;
-      sent = h->vv;
+      remote_vv = FromAppLocked(h->vv);
+      sent = remote_vv;
       stats.live = true;
       wake = true;
       cv.notify_one();
@@ -246,7 +287,7 @@ struct CrossAppShare::Impl::Session : std::enable_shared_from_this<Session> {
     if (auto* a = std::get_if<sync::Ack>(&msg)) {
       std::lock_guard<std::mutex> l(mu);
       if (in_flight > 0) --in_flight;
-      for (const auto& [origin, seq] : a->vv) remote_vv[origin] = std::max(SeqOf(remote_vv, origin), seq);
+      for (const auto& [origin, seq] : FromAppLocked(a->vv)) remote_vv[origin] = std::max(SeqOf(remote_vv, origin), seq);
       checkpoint_dirty = true;
       wake = true;
       cv.notify_one();
@@ -300,7 +341,7 @@ struct CrossAppShare::Impl::Session : std::enable_shared_from_this<Session> {
     stats.changes_refused += refused;
     for (const auto& c : changes) remote_vv[c.origin] = std::max(SeqOf(remote_vv, c.origin), c.seq);
     checkpoint_dirty = true;
-    control.push_back(sync::Ack{m.batch, std::move(vv)});
+    control.push_back(sync::Ack{m.batch, ToAppLocked(vv)});
     cv.notify_one();
     return Status::Ok();
   }
@@ -490,6 +531,7 @@ struct CrossAppShare::Impl::Session : std::enable_shared_from_this<Session> {
       id = next_batch++;
       ++in_flight;
       for (const auto& [origin, seq] : batch.vv) sent[origin] = std::max(SeqOf(sent, origin), seq);
+      batch.vv = ToAppLocked(batch.vv);
       stats.records_sent += batch.records.size();
       stats.evictions_sent += batch.evictions.size();
     }
@@ -515,6 +557,7 @@ struct CrossAppShare::Impl::Session : std::enable_shared_from_this<Session> {
       ++in_flight;
       need_image = false;
       for (const auto& [origin, seq] : snap.vv) sent[origin] = std::max(SeqOf(sent, origin), seq);
+      snap.vv = ToAppLocked(snap.vv);
       stats.records_sent += all.records.size();
       ++stats.images_sent;
     }
@@ -542,6 +585,8 @@ struct CrossAppShare::Impl::Session : std::enable_shared_from_this<Session> {
 Status CrossAppShare::Impl::Start(const ExportPolicy& policy) {
   BLAZE_RETURN_IF_ERROR(ValidateExportPolicy(policy));
   policy_ = policy;
+  BLAZE_ASSIGN_OR_RETURN(auto aliases, local::OriginAliases::Load(*db_));
+  aliases_.emplace(std::move(aliases));
   auto me = group_.Lookup(identity_.public_key);
   if (!me.ok()) {
     return Status::PermissionDenied("the owner's identity is not registered in the app group '" + group_.dir() +

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <set>
 #include <thread>
 
 #include "blaze/app_group.h"
@@ -368,6 +369,72 @@ TEST_F(CrossAppSecurityTest, ARefusalDoesNotTellWhetherAHiddenIdExists) {
     }
     return false;
   }));
+}
+
+// Item 1, second half: what the owner tells an app of other origins. Its
+// hello, state batches and acks carry the app's own seq, and per-app aliases
+// for every other origin: never the owner's node id nor another app's, and
+// not the same alias for two apps — yet enough to resume gaplessly.
+TEST_F(CrossAppSecurityTest, AnAppLearnsNoOtherNodeIds) {
+  auto stats = Connect(stats_key_, "stats.blazedb");
+  ASSERT_TRUE(stats->WaitForCatchUp(10s).ok());
+  ASSERT_TRUE(stats->db().Put("comments", "by-stats", J(R"({"text":"s"})")).ok());
+  ASSERT_TRUE(stats->WaitForCatchUp(10s).ok());
+  const NodeId secret_nodes[] = {owner_->node_id(), stats->db().node_id()};
+  auto check = [&](const VersionVector& vv, const char* where) {
+    for (NodeId n : secret_nodes) EXPECT_EQ(vv.count(n), 0u) << where << " names " << n.ToHex();
+  };
+
+  const NodeId me{0xd8};
+  VersionVector resume;
+  std::set<NodeId> aliases;
+  {
+    auto app = Hostile(dash_key_);
+    ASSERT_TRUE(app->SendHello(me).ok());
+    auto hello = app->ReceiveUntil<sync::Hello>();
+    ASSERT_TRUE(hello.ok()) << hello.status().ToString();
+    for (NodeId n : secret_nodes) EXPECT_NE(hello->node, n);
+    check(hello->vv, "the owner's hello");
+    EXPECT_EQ(hello->vv.size(), 2u);  // the owner's writes and stats': two origins, aliased
+    for (const auto& [origin, seq] : hello->vv) aliases.insert(origin);
+    ASSERT_TRUE(app->SendChanges(1, {HostileApp::Put(me, 1, HostileApp::HlcAgo(0), "comments", "by-dash",
+                                                     J(R"({"text":"d"})"))})
+                    .ok());
+    auto ack = app->ReceiveUntil<sync::Ack>();
+    ASSERT_TRUE(ack.ok());
+    check(ack->vv, "an ack");
+    EXPECT_EQ(SeqOf(ack->vv, me), 1u);  // its own seq, as is
+    // Take every state batch up to the owner's vector: the resume point.
+    for (const auto& m : app->received()) {
+      if (auto* c = std::get_if<sync::SnapshotChunk>(&m)) {
+        check(c->vv, "a state batch");
+        for (const auto& [origin, seq] : c->vv) resume[origin] = std::max(SeqOf(resume, origin), seq);
+      }
+    }
+    while (SeqOf(resume, *aliases.begin()) < SeqOf(hello->vv, *aliases.begin()) ||
+           SeqOf(resume, *aliases.rbegin()) < SeqOf(hello->vv, *aliases.rbegin())) {
+      auto c = app->ReceiveUntil<sync::SnapshotChunk>();
+      ASSERT_TRUE(c.ok()) << c.status().ToString();
+      check(c->vv, "a state batch");
+      for (const auto& [origin, seq] : c->vv) resume[origin] = std::max(SeqOf(resume, origin), seq);
+      ASSERT_TRUE(app->SendAck(c->batch, resume).ok());
+    }
+  }
+  // Another app sees other aliases for the same origins.
+  {
+    auto other = Hostile(viewer_key_);
+    ASSERT_TRUE(other->SendHello(NodeId{0x7e}).ok());
+    auto hello = other->ReceiveUntil<sync::Hello>();
+    ASSERT_TRUE(hello.ok());
+    for (const auto& [origin, seq] : hello->vv) EXPECT_EQ(aliases.count(origin), 0u);
+  }
+  // Resuming from the aliased vector: nothing is sent again.
+  resume[me] = 1;
+  auto app = Hostile(dash_key_);
+  ASSERT_TRUE(app->SendHello(me, resume).ok());
+  ASSERT_TRUE(app->ReceiveUntil<sync::Hello>().ok());
+  auto more = app->ReceiveUntil<sync::SnapshotChunk>(300ms);
+  EXPECT_FALSE(more.ok()) << "resent " << (more.ok() ? more->records.size() : 0) << " records";
 }
 
 }  // namespace
