@@ -20,8 +20,8 @@
 //
 // The app's own changes are checked op by op against the policy (collection
 // granted read-write, fields exported, row inside `where` before and after,
-// judged on the states the merge will produce: write_check.h) and applied
-// like any remote change; a refused change gets an error message
+// judged inside the apply transaction on the states the merge will produce:
+// write_check.h) and applied like any remote change; a refused change gets an error message
 // naming it and is applied without its ops, so the app's seq run stays
 // gapless and its later changes still apply.
 #include <algorithm>
@@ -310,31 +310,33 @@ struct CrossAppShare::Impl::Session : std::enable_shared_from_this<Session> {
       p = policy;
       app_node = remote_node;
     }
-    std::vector<store::Change> changes = m.changes;
-    uint64_t refused = 0;
-    local::WriteCheck check(owner->db_, p.get());  // judges the states the merge will produce
-    std::set<std::pair<std::string, std::string>> corrected;  // records of refused changes
-    for (store::Change& c : changes) {
+    const std::vector<store::Change>& changes = m.changes;
+    for (const store::Change& c : changes) {
       if (c.origin != app_node) {
         return Status::PermissionDenied("app '" + stats.app + "' sent a change of another node (" +
                                         c.origin.ToHex() + "); it may only send its own");
       }
-      Status ok = check.Check(c);
-      if (!ok.ok() && ok.code() != StatusCode::kPermissionDenied) return ok;  // could not read the owner's state
-      if (!ok.ok()) {
-        // Refused: nothing of it applies, but its seq is taken so the app's
-        // later changes still follow in order.
-        ++refused;
-        for (const store::Op& op : c.ops) corrected.emplace(op.collection, op.id);
-        c.ops.clear();
-        std::string why = "change " + c.origin.ToHex() + ":" + std::to_string(c.seq) + " refused: " + ok.ToString();
-        owner->Log("cross-app: " + why);
-        Queue(sync::ErrorMsg{std::move(why)});
-      }
     }
-    store::BatchResult r = DatabaseAccess::ApplyBatch(*owner->db_, changes, owner->options_.max_drift_ms);
-    if (!r.error.ok()) return r.error;
+    // Each new change is judged inside the apply transaction on the states
+    // the merge will produce (write_check.h); a refused one applies without
+    // its ops, so its seq is taken and the app's later changes still follow.
+    std::vector<std::pair<size_t, Status>> refusals;
+    store::ChangeCheck check = [&p](const store::Change& c, const store::StateReader& read) {
+      return local::CheckAppWrite(*p, c, read);
+    };
+    store::BatchResult r =
+        DatabaseAccess::ApplyBatchChecked(*owner->db_, changes, owner->options_.max_drift_ms, check, &refusals);
+    const uint64_t refused = refusals.size();
+    std::set<std::pair<std::string, std::string>> corrected;  // records of refused changes
+    for (const auto& [index, why] : refusals) {
+      const store::Change& c = changes[index];
+      for (const store::Op& op : c.ops) corrected.emplace(op.collection, op.id);
+      std::string text = "change " + c.origin.ToHex() + ":" + std::to_string(c.seq) + " refused: " + why.ToString();
+      owner->Log("cross-app: " + text);
+      Queue(sync::ErrorMsg{std::move(text)});
+    }
     if (!corrected.empty()) BLAZE_RETURN_IF_ERROR(QueueCorrection(*p, corrected));
+    if (!r.error.ok()) return r.error;
     BLAZE_ASSIGN_OR_RETURN(VersionVector vv, DatabaseAccess::GetVersionVector(*owner->db_));
     std::lock_guard<std::mutex> l(mu);
     stats.changes_applied += r.applied > refused ? r.applied - refused : 0;

@@ -1,20 +1,16 @@
 // write_check.cc — judging an app's changes on the merged states.
 #include "local/write_check.h"
 
-#include "store/replica.h"
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
 
 namespace blaze::local {
 
-Result<store::RecordState> WriteCheck::Load(const Key& key) {
-  auto it = states_.find(key);
-  if (it != states_.end()) return it->second;
-  BLAZE_ASSIGN_OR_RETURN(auto stored, DatabaseAccess::ReadStates(*db_, {key}));
-  if (stored.empty()) return store::RecordState();
-  return store::RecordState::Decode(stored.front().state);
-}
-
-Status WriteCheck::Check(const store::Change& change) {
-  std::map<Key, store::RecordState> touched;  // this change's effect, kept only if all of it is allowed
+Status CheckAppWrite(const policy::AppPolicy& policy, const store::Change& change, const store::StateReader& read) {
+  std::map<std::pair<std::string, std::string>, store::RecordState> touched;  // as this change's ops leave them
   for (size_t i = 0; i < change.ops.size(); ++i) {
     const store::Op& op = change.ops[i];
     std::vector<std::string> fields;
@@ -23,12 +19,12 @@ Status WriteCheck::Check(const store::Change& change) {
     } else if (op.type == store::Op::Type::kUnset) {
       fields = op.names;
     }
-    BLAZE_RETURN_IF_ERROR(policy_->CheckWrite(op.collection, fields));
-    Key key(op.collection, op.id);
+    BLAZE_RETURN_IF_ERROR(policy.CheckWrite(op.collection, fields));
+    auto key = std::make_pair(op.collection, op.id);
     auto it = touched.find(key);
     if (it == touched.end()) {
-      BLAZE_ASSIGN_OR_RETURN(store::RecordState st, Load(key));
-      it = touched.emplace(key, std::move(st)).first;
+      BLAZE_ASSIGN_OR_RETURN(store::RecordState st, read(op.collection, op.id));
+      it = touched.emplace(std::move(key), std::move(st)).first;
     }
     store::RecordState& st = it->second;
     std::optional<Value> before;
@@ -47,10 +43,9 @@ Status WriteCheck::Check(const store::Change& change) {
     }
     std::optional<Value> after;
     if (st.visible()) after = st.VisibleDoc();
-    BLAZE_RETURN_IF_ERROR(policy_->CheckWriteRow(op.collection, op.id, before ? &*before : nullptr,
-                                                 after ? &*after : nullptr));
+    BLAZE_RETURN_IF_ERROR(policy.CheckWriteRow(op.collection, op.id, before ? &*before : nullptr,
+                                               after ? &*after : nullptr));
   }
-  for (auto& [key, st] : touched) states_[key] = std::move(st);
   return Status::Ok();
 }
 

@@ -39,6 +39,16 @@ store::BatchResult DatabaseAccess::ApplyBatch(Database& db, const std::vector<st
   return db.impl_->ApplyRemoteChanges(changes, max_drift_ms);
 }
 
+store::BatchResult DatabaseAccess::ApplyBatchChecked(Database& db, const std::vector<store::Change>& changes,
+                                                    int64_t max_drift_ms, const store::ChangeCheck& check,
+                                                    std::vector<std::pair<size_t, Status>>* refused) {
+  store::BatchResult out;
+  out.error = db.impl_->CheckNotInTransaction("ApplyBatchChecked");
+  if (!out.error.ok()) return out;
+  std::lock_guard<std::mutex> lock(db.impl_->mu_);
+  return db.impl_->ApplyRemoteChanges(changes, max_drift_ms, &check, refused);
+}
+
 Result<store::Snapshot> DatabaseAccess::ReadSnapshot(Database& db) {
   std::lock_guard<std::mutex> lock(db.impl_->mu_);
   return db.impl_->ReadSnapshot();

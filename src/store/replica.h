@@ -17,6 +17,7 @@
 
 #include "blaze/database.h"
 #include "store/change.h"
+#include "store/change_check.h"
 #include "store/snapshot.h"
 #include "store/write_scope.h"
 
@@ -34,6 +35,12 @@ class DatabaseAccess {
   // Applies `changes` in order in one transaction, a savepoint each; stops at
   // the first that cannot apply (those before it stay applied).
   static store::BatchResult ApplyBatch(Database& db, const std::vector<store::Change>& changes, int64_t max_drift_ms);
+  // The same, each new change judged by `check` inside the transaction first
+  // (store/change_check.h); refused ones apply without their ops and are
+  // listed in `refused` as (index in `changes`, why).
+  static store::BatchResult ApplyBatchChecked(Database& db, const std::vector<store::Change>& changes,
+                                              int64_t max_drift_ms, const store::ChangeCheck& check,
+                                              std::vector<std::pair<size_t, Status>>* refused);
   // Adds a hook called after every commit (returns its id for removal).
   static uint64_t AddCommitHook(Database& db, std::function<void()> hook);
   static void RemoveCommitHook(Database& db, uint64_t id);

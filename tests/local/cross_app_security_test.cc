@@ -437,5 +437,24 @@ TEST_F(CrossAppSecurityTest, AnAppLearnsNoOtherNodeIds) {
   EXPECT_FALSE(more.ok()) << "resent " << (more.ok() ? more->records.size() : 0) << " records";
 }
 
+// A refused change is held without its ops; the app sending it again (a
+// reconnect before the ack arrived) is a duplicate, not a conflict.
+TEST_F(CrossAppSecurityTest, ARefusedChangeSentAgainIsADuplicate) {
+  auto app = Hostile(dash_key_);
+  const NodeId me{0xd9};
+  ASSERT_TRUE(app->SendHello(me).ok());
+  store::Change bad = HostileApp::Put(me, 1, HostileApp::HlcAgo(0), "bugs", "m1", J(R"({"title":"hacked"})"));
+  ASSERT_TRUE(app->SendChanges(1, {bad}).ok());
+  ASSERT_TRUE(app->ReceiveUntil<sync::Ack>().ok());
+  ASSERT_TRUE(app->SendChanges(2, {bad, HostileApp::Put(me, 2, HostileApp::HlcAgo(-1), "comments", "ok",
+                                                        J(R"({"text":"fine"})"))})
+                  .ok());
+  auto ack = app->ReceiveUntil<sync::Ack>();
+  ASSERT_TRUE(ack.ok()) << ack.status().ToString();
+  EXPECT_EQ(SeqOf(ack->vv, me), 2u);
+  EXPECT_TRUE(owner_->Get("comments", "ok").ok());
+  EXPECT_EQ(*(*owner_->Get("bugs", "m1")).Find("title"), Value("crash"));
+}
+
 }  // namespace
 }  // namespace blaze
