@@ -39,4 +39,25 @@ ChannelOptions CrossAppChannelOptions(const KeyPair& identity, const TrustStore*
 
 Status SendMessage(SecureChannel& channel, const sync::Message& m) { return channel.Send(0, sync::EncodeMessage(m)); }
 
+store::WriteScope WriteScopeOf(const ExportPolicy& grant, const std::string& app, const std::string& db_name) {
+  store::WriteScope scope;
+  scope.by = "a cross-app replica of '" + db_name + "': the owner grants app '" + app + "' writes to " ;
+  ExportPolicy resolved = GrantFor(grant, app);
+  std::string names;
+  for (const auto& [name, g] : resolved.apps.at(app).collections) {
+    if (g.access != Access::kReadWrite) continue;
+    store::WriteScope::Collection c;
+    if (g.fields.include) {
+      c.include_only = true;
+      c.fields.insert(g.fields.include->begin(), g.fields.include->end());
+    } else {
+      c.fields.insert(g.fields.exclude.begin(), g.fields.exclude.end());
+    }
+    scope.collections.emplace(name, std::move(c));
+    names += (names.empty() ? "'" : ", '") + name + "'";
+  }
+  scope.by += names.empty() ? "no collection" : names + " only";
+  return scope;
+}
+
 }  // namespace blaze::local

@@ -12,6 +12,7 @@
 #include "blaze/secure_channel.h"
 #include "blaze/trust_store.h"
 #include "policy/app_policy.h"
+#include "store/write_scope.h"
 #include "sync/messages.h"
 
 namespace blaze::local {
@@ -29,6 +30,11 @@ ChannelOptions CrossAppChannelOptions(const KeyPair& identity, const TrustStore*
                                       const CrossAppOptions& options);
 
 Status SendMessage(SecureChannel& channel, const sync::Message& m);
+
+// The write scope (store/write_scope.h) a replica of `db_name` keeps for
+// `app` under `grant`: the collections granted read-write, with the fields
+// that travel. Enforced by the store on every handle of the replica file.
+store::WriteScope WriteScopeOf(const ExportPolicy& grant, const std::string& app, const std::string& db_name);
 
 // The meta key under which a replica keeps the grant it last received.
 inline constexpr const char* kGrantMetaKey = "crossapp.grant";

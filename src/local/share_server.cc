@@ -24,8 +24,9 @@
 // connected, and when the owner's compacted log lacks what the app needs.
 //
 // The app's own changes are checked op by op against the policy (collection
-// granted read-write, fields exported, row inside `where` before and after)
-// and applied like any remote change; a refused change gets an error message
+// granted read-write, fields exported, row inside `where` before and after,
+// judged inside the apply transaction on the states the merge will produce:
+// write_check.h) and applied like any remote change; a refused change gets an error message
 // naming it and is applied without its ops, so the app's seq run stays
 // gapless and its later changes still apply.
 #include <algorithm>
@@ -42,28 +43,14 @@
 #include "blaze/json.h"
 #include "local/cross_app_common.h"
 #include "local/cross_app_limits.h"
+#include "local/node_binding.h"
+#include "local/origin_alias.h"
 #include "local/shared_stream.h"
+#include "local/write_check.h"
 #include "store/record_state.h"
 #include "store/replica.h"
 
 namespace blaze {
-
-namespace {
-
-// The document a change's op leaves, given the record before it (nullptr:
-// absent). For the row-level policy check.
-std::optional<Value> After(const store::Op& op, const Value* before) {
-  if (op.type == store::Op::Type::kDelete) return std::nullopt;
-  Value::Map doc = before != nullptr ? before->as_map() : Value::Map{};
-  if (op.type == store::Op::Type::kPut) {
-    for (const auto& [name, v] : op.fields) doc[name] = v;
-  } else {
-    for (const auto& name : op.names) doc.erase(name);
-  }
-  return Value(std::move(doc));
-}
-
-}  // namespace
 
 class CrossAppShare::Impl {
  public:
@@ -71,7 +58,7 @@ class CrossAppShare::Impl {
 
   Impl(Database* db, AppGroup group, KeyPair identity, CrossAppOptions options, OwnershipClaim claim)
       : db_(db), group_(std::move(group)), identity_(std::move(identity)), options_(std::move(options)),
-        claim_(std::move(claim)) {}
+        claim_(std::move(claim)), bindings_(db) {}
   ~Impl() { Stop(); }
 
   Status Start(const ExportPolicy& policy);
@@ -103,6 +90,8 @@ class CrossAppShare::Impl {
   KeyPair identity_;
   CrossAppOptions options_;
   OwnershipClaim claim_;
+  local::NodeBindings bindings_;  // which app may announce which node id
+  std::optional<local::OriginAliases> aliases_;  // how other origins are named to each app (set by Start)
   std::unique_ptr<UnixListener> listener_;
   uint64_t hook_ = 0;
   std::atomic<bool> stop_{false};
@@ -138,6 +127,46 @@ struct CrossAppShare::Impl::Session : std::enable_shared_from_this<Session> {
   size_t in_flight = 0;
   uint64_t next_batch = 1;
   std::deque<sync::Message> control;  // grant, hello, acks and errors, sent first
+  // Records the app's replica may hold: every one ever sent to its node
+  // (persisted, blaze_sent). Only these are named in evictions, so the id of
+  // a record the app never saw never leaves the owner. Guarded by held_mu.
+  std::mutex held_mu;
+  std::set<std::pair<std::string, std::string>> held;
+  // Origins as this app sees them (origin_alias.h), both ways; guarded by mu.
+  std::map<NodeId, NodeId> alias_of, real_of;
+
+  // `vv` with every origin but the app's own node replaced by its alias.
+  // Called with mu held.
+  VersionVector ToAppLocked(const VersionVector& vv) {
+    VersionVector out;
+    for (const auto& [origin, seq] : vv) {
+      if (origin == remote_node) {
+        out[origin] = seq;
+        continue;
+      }
+      auto it = alias_of.find(origin);
+      if (it == alias_of.end()) {
+        NodeId a = owner->aliases_->Alias(stats.app, origin);
+        it = alias_of.emplace(origin, a).first;
+        real_of.emplace(a, origin);
+      }
+      out[it->second] = seq;
+    }
+    return out;
+  }
+  // A vector from the app with real origins; entries naming no origin this
+  // session has shown the app are dropped. Called with mu held.
+  VersionVector FromAppLocked(const VersionVector& vv) {
+    VersionVector out;
+    for (const auto& [origin, seq] : vv) {
+      if (origin == remote_node) {
+        out[origin] = seq;
+      } else if (auto it = real_of.find(origin); it != real_of.end()) {
+        out[it->second] = seq;
+      }
+    }
+    return out;
+  }
   bool checkpoint_dirty = false;
   CrossAppConnection stats;
 
@@ -265,28 +294,45 @@ struct CrossAppShare::Impl::Session : std::enable_shared_from_this<Session> {
     auto served = DatabaseAccess::GetMeta(*owner->db_, key);
     bool image = served.ok() && *served != json;
     if (!served.ok() || image) BLAZE_RETURN_IF_ERROR(DatabaseAccess::SetMeta(*owner->db_, key, json));
-    BLAZE_ASSIGN_OR_RETURN(VersionVector vv, DatabaseAccess::GetVersionVector(*owner->db_));
     {
       std::lock_guard<std::mutex> l(mu);
       policy = std::move(compiled);
       need_image = image;
-      control.push_back(sync::GrantMsg{json});
-      control.push_back(sync::Hello{DatabaseAccess::Node(*owner->db_), vv, false});
+      control.push_back(sync::GrantMsg{json});  // our hello follows the app's (it names the app's node)
     }
     return Status::Ok();
   }
 
   Status Handle(const sync::Message& msg) {
     if (auto* h = std::get_if<sync::Hello>(&msg)) {
-      if (h->node == DatabaseAccess::Node(*owner->db_)) {
-        return Status::InvalidArgument("the app's replica has the owner's node id (a copied file?)");
+      {
+        std::lock_guard<std::mutex> l(mu);
+        if (hello && h->node != remote_node) return Status::InvalidArgument("the app changed its node id mid-session");
       }
+      // Only a node id bound to this app (or free): origins are bound to
+      // identities (node_binding.h).
+      BLAZE_RETURN_IF_ERROR(owner->bindings_.Claim(stats.app, h->node));
+      BLAZE_ASSIGN_OR_RETURN(auto sent_before, DatabaseAccess::LoadSent(*owner->db_, h->node));
+      // A replica that holds something the owner has no record of sending
+      // (served before the owner kept one) is rebuilt from a full image, so
+      // every row it holds is either sent again or evicted by the image.
+      bool unknown_holdings = sent_before.empty() && !h->vv.empty();
+      {
+        std::lock_guard<std::mutex> hl(held_mu);
+        held = std::move(sent_before);
+      }
+      BLAZE_ASSIGN_OR_RETURN(VersionVector vv, DatabaseAccess::GetVersionVector(*owner->db_));
       std::lock_guard<std::mutex> l(mu);
-      if (hello && h->node != remote_node) return Status::InvalidArgument("the app changed its node id mid-session");
+      if (unknown_holdings) need_image = true;
+      remote_node = h->node;
+      // Our hello: the app's own seq as is, every other origin (ours
+      // included) by its alias for this app.
+      VersionVector shown = ToAppLocked(vv);
+      control.push_back(sync::Hello{owner->aliases_->Alias(stats.app, DatabaseAccess::Node(*owner->db_)), shown, false});
       hello = true;
       remote_node = h->node;
-      remote_vv = h->vv;
-      sent = h->vv;
+      remote_vv = FromAppLocked(h->vv);
+      sent = remote_vv;
       stats.live = true;
       wake = true;
       cv.notify_one();
@@ -295,7 +341,7 @@ struct CrossAppShare::Impl::Session : std::enable_shared_from_this<Session> {
     if (auto* a = std::get_if<sync::Ack>(&msg)) {
       std::lock_guard<std::mutex> l(mu);
       if (in_flight > 0) --in_flight;
-      for (const auto& [origin, seq] : a->vv) remote_vv[origin] = std::max(SeqOf(remote_vv, origin), seq);
+      for (const auto& [origin, seq] : FromAppLocked(a->vv)) remote_vv[origin] = std::max(SeqOf(remote_vv, origin), seq);
       checkpoint_dirty = true;
       wake = true;
       cv.notify_one();
@@ -318,25 +364,32 @@ struct CrossAppShare::Impl::Session : std::enable_shared_from_this<Session> {
       p = policy;
       app_node = remote_node;
     }
-    std::vector<store::Change> changes = m.changes;
-    uint64_t refused = 0;
-    for (store::Change& c : changes) {
+    const std::vector<store::Change>& changes = m.changes;
+    for (const store::Change& c : changes) {
       if (c.origin != app_node) {
         return Status::PermissionDenied("app '" + stats.app + "' sent a change of another node (" +
                                         c.origin.ToHex() + "); it may only send its own");
       }
-      Status ok = Check(*p, c);
-      if (!ok.ok()) {
-        // Refused: nothing of it applies, but its seq is taken so the app's
-        // later changes still follow in order.
-        ++refused;
-        c.ops.clear();
-        std::string why = "change " + c.origin.ToHex() + ":" + std::to_string(c.seq) + " refused: " + ok.ToString();
-        owner->Log("cross-app: " + why);
-        Queue(sync::ErrorMsg{std::move(why)});
-      }
     }
-    store::BatchResult r = DatabaseAccess::ApplyBatch(*owner->db_, changes, owner->options_.max_drift_ms);
+    // Each new change is judged inside the apply transaction on the states
+    // the merge will produce (write_check.h); a refused one applies without
+    // its ops, so its seq is taken and the app's later changes still follow.
+    std::vector<std::pair<size_t, Status>> refusals;
+    store::ChangeCheck check = [&p](const store::Change& c, const store::StateReader& read) {
+      return local::CheckAppWrite(*p, c, read);
+    };
+    store::BatchResult r =
+        DatabaseAccess::ApplyBatchChecked(*owner->db_, changes, owner->options_.max_drift_ms, check, &refusals);
+    const uint64_t refused = refusals.size();
+    std::set<std::pair<std::string, std::string>> corrected;  // records of refused changes
+    for (const auto& [index, why] : refusals) {
+      const store::Change& c = changes[index];
+      for (const store::Op& op : c.ops) corrected.emplace(op.collection, op.id);
+      std::string text = "change " + c.origin.ToHex() + ":" + std::to_string(c.seq) + " refused: " + why.ToString();
+      owner->Log("cross-app: " + text);
+      Queue(sync::ErrorMsg{std::move(text)});
+    }
+    if (!corrected.empty()) BLAZE_RETURN_IF_ERROR(QueueCorrection(*p, corrected));
     if (!r.error.ok()) return r.error;
     BLAZE_ASSIGN_OR_RETURN(VersionVector vv, DatabaseAccess::GetVersionVector(*owner->db_));
     std::lock_guard<std::mutex> l(mu);
@@ -344,35 +397,41 @@ struct CrossAppShare::Impl::Session : std::enable_shared_from_this<Session> {
     stats.changes_refused += refused;
     for (const auto& c : changes) remote_vv[c.origin] = std::max(SeqOf(remote_vv, c.origin), c.seq);
     checkpoint_dirty = true;
-    control.push_back(sync::Ack{m.batch, std::move(vv)});
+    control.push_back(sync::Ack{m.batch, ToAppLocked(vv)});
     cv.notify_one();
     return Status::Ok();
   }
 
-  // Every op of the change must be allowed: collection read-write, fields
-  // exported, and the row inside the app's `where` before and after.
-  Status Check(const policy::AppPolicy& p, const store::Change& c) {
-    std::map<std::pair<std::string, std::string>, std::optional<Value>> docs;  // as the change leaves them
-    for (const store::Op& op : c.ops) {
-      std::vector<std::string> fields;
-      if (op.type == store::Op::Type::kPut) {
-        for (const auto& [name, v] : op.fields) fields.push_back(name);
-      } else if (op.type == store::Op::Type::kUnset) {
-        fields = op.names;
-      }
-      BLAZE_RETURN_IF_ERROR(p.CheckWrite(op.collection, fields));
-      auto key = std::make_pair(op.collection, op.id);
-      auto it = docs.find(key);
-      if (it == docs.end()) {
-        auto current = owner->db_->Get(op.collection, op.id);
-        if (!current.ok() && !current.status().IsNotFound()) return current.status();
-        it = docs.emplace(key, current.ok() ? std::optional<Value>(std::move(current).value()) : std::nullopt).first;
-      }
-      const Value* before = it->second ? &*it->second : nullptr;
-      std::optional<Value> after = After(op, before);
-      BLAZE_RETURN_IF_ERROR(p.CheckWriteRow(op.collection, op.id, before, after ? &*after : nullptr));
-      it->second = std::move(after);
+  // A refused change was already written in the app's replica; so that the
+  // replica does not keep differing from the owner, the records it touched
+  // are sent back as the owner holds them: each evicted and, when the app
+  // may see it, sent again. Evictions apply before the states merge
+  // (store/snapshot.h), so the replica ends with exactly the owner's state,
+  // whatever stamps its own write carried. Only ids the app itself named
+  // travel; hidden ones are evicted whether or not the owner has them.
+  Status QueueCorrection(const policy::AppPolicy& p, const std::set<std::pair<std::string, std::string>>& keys) {
+    BLAZE_ASSIGN_OR_RETURN(auto states, DatabaseAccess::ReadStates(
+        *owner->db_, std::vector<std::pair<std::string, std::string>>(keys.begin(), keys.end())));
+    sync::SnapshotChunk fix;
+    for (auto& r : states) {
+      if (p.access(r.collection) == Access::kNone) continue;
+      BLAZE_ASSIGN_OR_RETURN(store::RecordState st, store::RecordState::Decode(r.state));
+      if (!st.visible() || !p.Visible(r.collection, r.id, st.VisibleDoc())) continue;
+      st.KeepFields([&](std::string_view f) { return p.FieldExported(r.collection, f); });
+      r.state = st.Encode();
+      fix.records.push_back(std::move(r));
     }
+    fix.evictions.assign(keys.begin(), keys.end());
+    BLAZE_RETURN_IF_ERROR(MarkHeld(fix.records));
+    {
+      std::lock_guard<std::mutex> l(mu);
+      fix.batch = next_batch++;
+      ++in_flight;
+      stats.records_sent += fix.records.size();
+      stats.evictions_sent += fix.evictions.size();
+      control.push_back(std::move(fix));
+    }
+    cv.notify_one();
     return Status::Ok();
   }
 
@@ -471,8 +530,9 @@ struct CrossAppShare::Impl::Session : std::enable_shared_from_this<Session> {
         BLAZE_RETURN_IF_ERROR(Filter(*p, std::move(r), &batch));
       }
       for (const auto& key : touched) {
-        if (!found.count(key)) batch.evictions.push_back(key);  // purged since
+        if (!found.count(key) && Held(key.first, key.second)) batch.evictions.push_back(key);  // purged since
       }
+      BLAZE_RETURN_IF_ERROR(MarkHeld(batch.records));
       BLAZE_RETURN_IF_ERROR(SendBatch(std::move(batch)));
     }
   }
@@ -484,11 +544,39 @@ struct CrossAppShare::Impl::Session : std::enable_shared_from_this<Session> {
       st.KeepFields([&](std::string_view f) { return p.FieldExported(r.collection, f); });
       r.state = st.Encode();
       batch->records.push_back(std::move(r));
-    } else {
-      // Deleted, or outside the app's view: the replica drops its copy, and
-      // not even the id of a record it may not see is sent as a tombstone.
+    } else if (Held(r.collection, r.id)) {
+      // Deleted, or outside the app's view: the replica drops its copy. Not
+      // even the id of a record it may not see is sent as a tombstone, and
+      // one it never got is not named at all.
       batch->evictions.emplace_back(std::move(r.collection), std::move(r.id));
     }
+    return Status::Ok();
+  }
+
+  bool Held(const std::string& collection, const std::string& id) {
+    std::lock_guard<std::mutex> l(held_mu);
+    return held.count({collection, id}) != 0;
+  }
+
+  // Records `records` as held by the app's replica: persisted before they
+  // are sent, so an owner restarted after sending still evicts them.
+  Status MarkHeld(const std::vector<store::SnapshotRecord>& records) {
+    std::vector<std::pair<std::string, std::string>> fresh;
+    {
+      std::lock_guard<std::mutex> l(held_mu);
+      for (const auto& r : records) {
+        if (!held.count({r.collection, r.id})) fresh.emplace_back(r.collection, r.id);
+      }
+    }
+    if (fresh.empty()) return Status::Ok();
+    NodeId node;
+    {
+      std::lock_guard<std::mutex> l(mu);
+      node = remote_node;
+    }
+    BLAZE_RETURN_IF_ERROR(DatabaseAccess::AddSent(*owner->db_, node, fresh));
+    std::lock_guard<std::mutex> l(held_mu);
+    held.insert(fresh.begin(), fresh.end());
     return Status::Ok();
   }
 
@@ -499,6 +587,7 @@ struct CrossAppShare::Impl::Session : std::enable_shared_from_this<Session> {
       id = next_batch++;
       ++in_flight;
       for (const auto& [origin, seq] : batch.vv) sent[origin] = std::max(SeqOf(sent, origin), seq);
+      batch.vv = ToAppLocked(batch.vv);
       stats.records_sent += batch.records.size();
       stats.evictions_sent += batch.evictions.size();
     }
@@ -518,6 +607,7 @@ struct CrossAppShare::Impl::Session : std::enable_shared_from_this<Session> {
       if (p.access(r.collection) == Access::kNone) continue;
       BLAZE_RETURN_IF_ERROR(Filter(p, std::move(r), &all));
     }
+    BLAZE_RETURN_IF_ERROR(MarkHeld(all.records));
     const size_t per = sync::kSnapshotChunkRecords;
     uint64_t id;
     {
@@ -526,6 +616,7 @@ struct CrossAppShare::Impl::Session : std::enable_shared_from_this<Session> {
       ++in_flight;
       need_image = false;
       for (const auto& [origin, seq] : snap.vv) sent[origin] = std::max(SeqOf(sent, origin), seq);
+      snap.vv = ToAppLocked(snap.vv);
       stats.records_sent += all.records.size();
       ++stats.images_sent;
     }
@@ -548,6 +639,8 @@ struct CrossAppShare::Impl::Session : std::enable_shared_from_this<Session> {
 Status CrossAppShare::Impl::Start(const ExportPolicy& policy) {
   BLAZE_RETURN_IF_ERROR(ValidateExportPolicy(policy));
   policy_ = policy;
+  BLAZE_ASSIGN_OR_RETURN(auto aliases, local::OriginAliases::Load(*db_));
+  aliases_.emplace(std::move(aliases));
   auto me = group_.Lookup(identity_.public_key);
   if (!me.ok()) {
     return Status::PermissionDenied("the owner's identity is not registered in the app group '" + group_.dir() +

@@ -53,11 +53,19 @@ class SharedReplica::Impl {
 
   Status Start() {
     // The grant last received, if any: local writes are checked against it
-    // from the first moment, owner or no owner.
+    // from the first moment, owner or no owner — here and, through the
+    // file's write scope, on every other handle of the file.
     auto saved = DatabaseAccess::GetMeta(*db_, local::kGrantMetaKey);
+    bool scoped = false;
     if (saved.ok()) {
       auto st = InstallGrant(*saved, /*persist=*/false);
       if (!st.ok()) Log("cross-app: ignoring the saved grant: " + st.ToString());
+      scoped = st.ok();
+    }
+    if (!scoped) {
+      store::WriteScope none;
+      none.by = "a cross-app replica of '" + db_name_ + "' for app '" + app_ + "', which has no grant from its owner yet";
+      BLAZE_RETURN_IF_ERROR(DatabaseAccess::SetWriteScope(*db_, &none));
     }
     DatabaseAccess::SetWriteGuard(*db_, [this](const store::Op& op) { return CheckLocalWrite(op); });
     hook_ = DatabaseAccess::AddCommitHook(*db_, [this] {
@@ -117,6 +125,8 @@ class SharedReplica::Impl {
   Status InstallGrant(const std::string& json, bool persist) {
     BLAZE_ASSIGN_OR_RETURN(ExportPolicy policy, ParseExportPolicy(json));
     BLAZE_ASSIGN_OR_RETURN(auto compiled, policy::AppPolicy::Compile(policy, app_));
+    store::WriteScope scope = local::WriteScopeOf(policy, app_, db_name_);
+    BLAZE_RETURN_IF_ERROR(DatabaseAccess::SetWriteScope(*db_, &scope));  // before the grant: never wider than it
     if (persist) BLAZE_RETURN_IF_ERROR(DatabaseAccess::SetMeta(*db_, local::kGrantMetaKey, json));
     std::lock_guard<std::mutex> l(grant_mu_);
     grant_ = std::move(compiled);

@@ -122,13 +122,14 @@ Status AppPolicy::CheckWriteRow(std::string_view collection, std::string_view id
   const Rule* r = Find(collection);
   if (r == nullptr || r->access != Access::kReadWrite) return CheckWrite(collection, {});
   if (!r->where) return Status::Ok();
-  auto refuse = [&](const char* what) {
+  // One text whatever failed: a refusal must not tell whether a record the
+  // app cannot see exists under that id.
+  if ((before != nullptr && !query::Matches(*r->where, id, *before)) ||
+      (after != nullptr && !query::Matches(*r->where, id, *after))) {
     return Status::PermissionDenied("app " + Quote(app_) + " may not write record " + Quote(id) + " of collection " +
-                                    Quote(collection) + ": " + what + " outside the app's where (" + r->where_text +
-                                    ")");
-  };
-  if (before != nullptr && !query::Matches(*r->where, id, *before)) return refuse("the record is");
-  if (after != nullptr && !query::Matches(*r->where, id, *after)) return refuse("the write would leave the record");
+                                    Quote(collection) + ": a write must find the record (if any) inside the app's "
+                                    "where (" + r->where_text + ") and leave it there");
+  }
   return Status::Ok();
 }
 

@@ -298,16 +298,18 @@ Result<size_t> Database::Impl::ApplySnapshot(const store::Snapshot& snapshot, in
   if (!purged.ok()) return rollback(purged.status());
   const Hlc purged_below{static_cast<uint64_t>(*purged)};
   Txn::Impl impl(this, *node, Txn::Impl::SnapshotMerge{});
-  for (size_t i = 0; i < states.size(); ++i) {
-    const auto& r = snapshot.records[i];
-    if (purged_below.value > 0 && states[i].DropStampsBelow(purged_below)) continue;
-    Status st = impl.MergeState(r.collection, r.id, states[i]);
-    if (!st.ok()) return rollback(st.WithContext("snapshot record " + r.collection + "/" + r.id));
-  }
+  // Evictions first: a record both evicted and sent is replaced by the sent
+  // state, whatever the local stamps (a cross-app owner's correction).
   Status st;
   for (const auto& [collection, id] : snapshot.evictions) {
     st = impl.Evict(collection, id);
     if (!st.ok()) return rollback(st.WithContext("evicting " + collection + "/" + id));
+  }
+  for (size_t i = 0; i < states.size(); ++i) {
+    const auto& r = snapshot.records[i];
+    if (purged_below.value > 0 && states[i].DropStampsBelow(purged_below)) continue;
+    st = impl.MergeState(r.collection, r.id, states[i]);
+    if (!st.ok()) return rollback(st.WithContext("snapshot record " + r.collection + "/" + r.id));
   }
   if (snapshot.replace) {
     // A full image: whatever it does not hold goes.

@@ -24,6 +24,7 @@
 #include "blaze/record_id.h"
 #include "query/query.h"
 #include "store/catalog.h"
+#include "store/change_check.h"
 #include "store/checkpointer.h"
 #include "store/change.h"
 #include "store/hybrid_clock.h"
@@ -31,6 +32,7 @@
 #include "store/schema.h"
 #include "store/snapshot.h"
 #include "store/sqlite.h"
+#include "store/write_scope.h"
 
 namespace blaze::store {
 class Watcher;
@@ -65,12 +67,19 @@ class Database::Impl {
   // Applies changes of other replicas, in order, in one SQLite transaction,
   // each under its own savepoint (remote_apply.cc). Stops at the first change
   // that cannot apply: the ones before it commit, nothing of it remains.
-  store::BatchResult ApplyRemoteChanges(const std::vector<store::Change>& changes, int64_t max_drift_ms);
+  // With `check` (change_check.h), each new change is checked first; the
+  // verdicts of refused ones are appended to `refused` as (index, why).
+  store::BatchResult ApplyRemoteChanges(const std::vector<store::Change>& changes, int64_t max_drift_ms,
+                                        const store::ChangeCheck* check = nullptr,
+                                        std::vector<std::pair<size_t, Status>>* refused = nullptr);
   Result<VersionVector> GetVersionVector();
   // One change inside the open transaction, under a savepoint; its events
   // are appended to `events` (when watchers exist).
+  // With `check`, a new change it refuses applies without its ops and
+  // *refusal is set to why.
   Result<bool> ApplyUnderSavepoint(const store::Change& change, int64_t max_drift_ms,
-                                   std::vector<std::pair<int64_t, std::vector<ChangeEvent>>>* events);
+                                   std::vector<std::pair<int64_t, std::vector<ChangeEvent>>>* events,
+                                   const store::ChangeCheck* check = nullptr, Status* refusal = nullptr);
   // Changes of `origin` with seq > after, in seq order, at most `limit`.
   Result<std::vector<store::Change>> ChangesAfter(NodeId origin, Seq after, size_t limit);
   // Every change in local (application) order after `after_local_seq`.
@@ -88,6 +97,11 @@ class Database::Impl {
   // Checked before every local write (cross-app replicas refuse what the
   // owner's policy does not grant); empty: everything is allowed.
   std::function<Status(const store::Op&)> write_guard_;
+  // The file's own write scope (write_scope.h), read again in every write
+  // transaction (another process may have changed it); nullopt: none.
+  Status LoadWriteScope();
+  std::string scope_text_;
+  std::optional<store::WriteScope> scope_;
 
   Status CollectEvents(const std::vector<std::string>& collections, int64_t* cursor,
                        std::vector<store::WatchEvent>* out);

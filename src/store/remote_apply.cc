@@ -3,7 +3,7 @@
 //
 // A remote change applies in one SQLite transaction with exactly its origin,
 // seq and stamps, through the same LWW folding as local writes
-// (RecordState), so the file ends up as if the change had been written here.
+// (store::RecordState), so the file ends up as if the change had been written here.
 // It applies only in seq order (the caller holds back later ones), at most
 // once (a change already held is recognised and skipped), and never when its
 // clock is further ahead than the allowed drift. A batch of changes shares one
@@ -22,8 +22,12 @@ Status Divergent(const store::Change& c) { return store::DivergentChange(c.origi
 
 }  // namespace
 
-Result<bool> Database::Impl::ApplyUnderSavepoint(const store::Change& c, int64_t max_drift_ms,
-                                                 std::vector<std::pair<int64_t, std::vector<ChangeEvent>>>* events) {
+Result<bool> Database::Impl::ApplyUnderSavepoint(const store::Change& change, int64_t max_drift_ms,
+                                                 std::vector<std::pair<int64_t, std::vector<ChangeEvent>>>* events,
+                                                 const store::ChangeCheck* check, Status* refusal) {
+  const store::Change* applied = &change;  // the change, or (refused) the change without its ops
+  store::Change stripped;
+  const store::Change& c = change;
   // A change may arrive with no ops: one whose ops a policy filtered out or
   // an owner refused (docs/cross-app.md). It still takes its seq, so the
   // origin's run stays gapless.
@@ -49,8 +53,11 @@ Result<bool> Database::Impl::ApplyUnderSavepoint(const store::Change& c, int64_t
     if (*row) {
       // Encoded only here: the ops encoding is canonical, so equal changes
       // have equal bytes; new changes (the common case) skip this work.
+      // A change a check refused is held without its ops: sent again, it
+      // is the same change.
       bool same = static_cast<uint64_t>((*held)->ColumnInt(0)) == c.hlc.value &&
-                  (*held)->ColumnBlob(1) == store::EncodeOps(c.ops);
+                  ((*held)->ColumnBlob(1) == store::EncodeOps(c.ops) ||
+                   (check != nullptr && *check && (*held)->ColumnBlob(1) == store::EncodeOps({})));
       Status s = undo(same ? Status::Ok() : Divergent(c));
       if (!s.ok()) return s;
       return false;
@@ -77,12 +84,34 @@ Result<bool> Database::Impl::ApplyUnderSavepoint(const store::Change& c, int64_t
                                            " does not follow seq " + std::to_string(held_seq) +
                                            " held for that origin; changes apply in order"));
   }
-  Hlc last{c.hlc.value + (c.ops.empty() ? 0 : c.ops.size() - 1)};
+  if (check != nullptr && *check) {
+    // Judged inside this transaction: the states the batch's earlier
+    // changes left, and nothing another writer could change before the apply.
+    store::StateReader read = [&](std::string_view collection, std::string_view id) -> Result<store::RecordState> {
+      auto table = catalog_.Find(collection);
+      if (!table.ok()) {
+        if (table.status().IsNotFound()) return store::RecordState();
+        return table.status();
+      }
+      if (*table == nullptr) return store::RecordState();
+      BLAZE_ASSIGN_OR_RETURN(std::optional<store::RecordState> st, LoadState(**table, id));
+      return st ? std::move(*st) : store::RecordState();
+    };
+    Status verdict = (*check)(c, read);
+    if (!verdict.ok()) {
+      if (verdict.code() != StatusCode::kPermissionDenied) return undo(verdict);
+      if (refusal != nullptr) *refusal = verdict;
+      stripped = c;
+      stripped.ops.clear();
+      applied = &stripped;
+    }
+  }
+  Hlc last{c.hlc.value + (applied->ops.empty() ? 0 : applied->ops.size() - 1)};
   Status drift = hlc_.Observe(last, max_drift_ms);
   if (!drift.ok()) return undo(drift.WithContext("change " + c.origin.ToHex() + ":" + std::to_string(c.seq)));
 
   Txn::Impl impl(this, *node, c.origin, c.seq, c.hlc);
-  for (const store::Op& op : c.ops) {
+  for (const store::Op& op : applied->ops) {
     Status s = impl.ApplyRemoteOp(op);
     if (!s.ok()) return undo(s.WithContext("change " + c.origin.ToHex() + ":" + std::to_string(c.seq)));
   }
@@ -94,18 +123,21 @@ Result<bool> Database::Impl::ApplyUnderSavepoint(const store::Change& c, int64_t
 }
 
 store::BatchResult Database::Impl::ApplyRemoteChanges(const std::vector<store::Change>& changes,
-                                                              int64_t max_drift_ms) {
+                                                              int64_t max_drift_ms, const store::ChangeCheck* check,
+                                                              std::vector<std::pair<size_t, Status>>* refused) {
   store::BatchResult r;
   if (changes.empty()) return r;
   r.error = conn_->Exec("BEGIN IMMEDIATE");
   if (!r.error.ok()) return r;
   std::vector<std::pair<int64_t, std::vector<ChangeEvent>>> events;
   for (const store::Change& c : changes) {
-    auto applied = ApplyUnderSavepoint(c, max_drift_ms, &events);
+    Status refusal;
+    auto applied = ApplyUnderSavepoint(c, max_drift_ms, &events, check, &refusal);
     if (!applied.ok()) {
       r.error = applied.status();
       break;
     }
+    if (!refusal.ok() && refused != nullptr) refused->emplace_back(r.done, std::move(refusal));
     ++r.done;
     ++(*applied ? r.applied : r.duplicates);
   }

@@ -39,6 +39,16 @@ store::BatchResult DatabaseAccess::ApplyBatch(Database& db, const std::vector<st
   return db.impl_->ApplyRemoteChanges(changes, max_drift_ms);
 }
 
+store::BatchResult DatabaseAccess::ApplyBatchChecked(Database& db, const std::vector<store::Change>& changes,
+                                                    int64_t max_drift_ms, const store::ChangeCheck& check,
+                                                    std::vector<std::pair<size_t, Status>>* refused) {
+  store::BatchResult out;
+  out.error = db.impl_->CheckNotInTransaction("ApplyBatchChecked");
+  if (!out.error.ok()) return out;
+  std::lock_guard<std::mutex> lock(db.impl_->mu_);
+  return db.impl_->ApplyRemoteChanges(changes, max_drift_ms, &check, refused);
+}
+
 Result<store::Snapshot> DatabaseAccess::ReadSnapshot(Database& db) {
   std::lock_guard<std::mutex> lock(db.impl_->mu_);
   return db.impl_->ReadSnapshot();
@@ -65,6 +75,64 @@ void DatabaseAccess::RemoveCommitHook(Database& db, uint64_t id) {
 void DatabaseAccess::SetWriteGuard(Database& db, std::function<Status(const store::Op&)> guard) {
   std::lock_guard<std::mutex> lock(db.impl_->mu_);
   db.impl_->write_guard_ = std::move(guard);
+}
+
+Status DatabaseAccess::SetWriteScope(Database& db, const store::WriteScope* scope) {
+  if (scope != nullptr) return SetMeta(db, store::kWriteScopeMetaKey, scope->Encode());
+  BLAZE_RETURN_IF_ERROR(db.impl_->CheckNotInTransaction("SetWriteScope"));
+  std::lock_guard<std::mutex> lock(db.impl_->mu_);
+  BLAZE_ASSIGN_OR_RETURN(auto stmt, db.impl_->conn_->Prepare("DELETE FROM blaze_meta WHERE key = ?"));
+  stmt->BindText(1, store::kWriteScopeMetaKey);
+  return stmt->Run();
+}
+
+namespace {
+constexpr const char* kSentTable =
+    "CREATE TABLE IF NOT EXISTS blaze_sent(peer INTEGER NOT NULL, collection TEXT NOT NULL, id TEXT NOT NULL, "
+    "PRIMARY KEY (peer, collection, id)) WITHOUT ROWID";
+}  // namespace
+
+Result<std::set<std::pair<std::string, std::string>>> DatabaseAccess::LoadSent(Database& db, NodeId peer) {
+  std::lock_guard<std::mutex> lock(db.impl_->mu_);
+  auto& conn = *db.impl_->conn_;
+  std::set<std::pair<std::string, std::string>> out;
+  BLAZE_ASSIGN_OR_RETURN(int64_t exists, conn.QueryInt(
+      "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'blaze_sent'"));
+  if (exists == 0) return out;
+  BLAZE_ASSIGN_OR_RETURN(auto stmt, conn.Prepare("SELECT collection, id FROM blaze_sent WHERE peer = ?"));
+  stmt->BindInt(1, static_cast<int64_t>(peer.value));
+  while (true) {
+    BLAZE_ASSIGN_OR_RETURN(bool row, stmt->Step());
+    if (!row) break;
+    out.emplace(std::string(stmt->ColumnText(0)), std::string(stmt->ColumnText(1)));
+  }
+  return out;
+}
+
+Status DatabaseAccess::AddSent(Database& db, NodeId peer, const std::vector<std::pair<std::string, std::string>>& keys) {
+  if (keys.empty()) return Status::Ok();
+  BLAZE_RETURN_IF_ERROR(db.impl_->CheckNotInTransaction("AddSent"));
+  std::lock_guard<std::mutex> lock(db.impl_->mu_);
+  auto& conn = *db.impl_->conn_;
+  BLAZE_RETURN_IF_ERROR(conn.Exec(kSentTable));
+  BLAZE_RETURN_IF_ERROR(conn.Exec("BEGIN IMMEDIATE"));
+  Status s = [&]() -> Status {
+    BLAZE_ASSIGN_OR_RETURN(auto stmt, conn.Prepare(
+        "INSERT INTO blaze_sent(peer, collection, id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"));
+    for (const auto& [collection, id] : keys) {
+      stmt->BindInt(1, static_cast<int64_t>(peer.value));
+      stmt->BindText(2, collection);
+      stmt->BindText(3, id);
+      BLAZE_RETURN_IF_ERROR(stmt->Run());
+      stmt->Reset();
+    }
+    return Status::Ok();
+  }();
+  if (!s.ok()) {
+    conn.Exec("ROLLBACK").IgnoreError();
+    return s;
+  }
+  return conn.Exec("COMMIT");
 }
 
 Result<std::string> DatabaseAccess::GetMeta(Database& db, const std::string& key) {

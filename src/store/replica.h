@@ -10,13 +10,16 @@
 
 #include <functional>
 #include <map>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "blaze/database.h"
 #include "store/change.h"
+#include "store/change_check.h"
 #include "store/snapshot.h"
+#include "store/write_scope.h"
 
 namespace blaze {
 
@@ -32,12 +35,21 @@ class DatabaseAccess {
   // Applies `changes` in order in one transaction, a savepoint each; stops at
   // the first that cannot apply (those before it stay applied).
   static store::BatchResult ApplyBatch(Database& db, const std::vector<store::Change>& changes, int64_t max_drift_ms);
+  // The same, each new change judged by `check` inside the transaction first
+  // (store/change_check.h); refused ones apply without their ops and are
+  // listed in `refused` as (index in `changes`, why).
+  static store::BatchResult ApplyBatchChecked(Database& db, const std::vector<store::Change>& changes,
+                                              int64_t max_drift_ms, const store::ChangeCheck& check,
+                                              std::vector<std::pair<size_t, Status>>* refused);
   // Adds a hook called after every commit (returns its id for removal).
   static uint64_t AddCommitHook(Database& db, std::function<void()> hook);
   static void RemoveCommitHook(Database& db, uint64_t id);
   // Installs a check every local write must pass before it is made (the
   // op as it would be logged); nullptr removes it.
   static void SetWriteGuard(Database& db, std::function<Status(const store::Op&)> guard);
+  // Stores the file's write scope (store/write_scope.h), enforced on every
+  // handle of the file from the next write transaction on; nullptr removes it.
+  static Status SetWriteScope(Database& db, const store::WriteScope* scope);
   // A value kept in the file's blaze_meta table (kNotFound if absent).
   static Result<std::string> GetMeta(Database& db, const std::string& key);
   static Status SetMeta(Database& db, const std::string& key, const std::string& value);
@@ -49,6 +61,11 @@ class DatabaseAccess {
   // Saving one (even empty) makes `peer` a known peer for compaction.
   static Result<VersionVector> LoadCheckpoint(Database& db, NodeId peer);
   static Status SaveCheckpoint(Database& db, NodeId peer, const VersionVector& acked);
+  // The records (collection, id) a filtering sender (a cross-app owner) has
+  // sent to `peer`, kept in the sender's file (table blaze_sent, created on
+  // first use): only these may be named to the peer in evictions.
+  static Result<std::set<std::pair<std::string, std::string>>> LoadSent(Database& db, NodeId peer);
+  static Status AddSent(Database& db, NodeId peer, const std::vector<std::pair<std::string, std::string>>& keys);
   // Current state with its stamps and the vector it reflects (snapshot.h),
   // and merging one received from a peer: returns the records merged.
   static Result<store::Snapshot> ReadSnapshot(Database& db);

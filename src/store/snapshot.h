@@ -29,6 +29,8 @@ struct Snapshot {
   // Filtered streams (cross-app replicas) also carry records to drop
   // locally — evicted, not deleted: no tombstone, nothing logged as a change
   // — and full images: with `replace`, every row not in `records` is evicted.
+  // Evictions apply before the records merge, so a record both evicted and
+  // sent ends as exactly the sent state (whatever the local stamps).
   std::vector<std::pair<std::string, std::string>> evictions;  // (collection, id)
   bool replace = false;
 };

@@ -64,26 +64,31 @@ std::vector<ChangeEvent> Txn::Impl::TakeEvents() {
 }
 
 Status Txn::Impl::Guard(std::string_view collection, std::string_view id, const Write& w) {
-  if (remote_ || !db_->write_guard_) return Status::Ok();
+  if (remote_ || (!db_->write_guard_ && !db_->scope_)) return Status::Ok();
   store::Op op;
   op.collection = std::string(collection);
   op.id = std::string(id);
+  auto check = [&]() -> Status {
+    if (db_->write_guard_) BLAZE_RETURN_IF_ERROR(db_->write_guard_(op));
+    if (db_->scope_) BLAZE_RETURN_IF_ERROR(db_->scope_->Check(op));  // holds on every handle of the file
+    return Status::Ok();
+  };
   if (w.put != nullptr) {
     op.type = store::Op::Type::kPut;
     op.fields = *w.put;
-    BLAZE_RETURN_IF_ERROR(db_->write_guard_(op));
+    BLAZE_RETURN_IF_ERROR(check());
   }
   if (!w.unset.empty()) {
     op.type = store::Op::Type::kUnset;
     op.fields.clear();
     op.names = w.unset;
-    BLAZE_RETURN_IF_ERROR(db_->write_guard_(op));
+    BLAZE_RETURN_IF_ERROR(check());
   }
   if (w.del) {
     op.type = store::Op::Type::kDelete;
     op.fields.clear();
     op.names.clear();
-    BLAZE_RETURN_IF_ERROR(db_->write_guard_(op));
+    BLAZE_RETURN_IF_ERROR(check());
   }
   return Status::Ok();
 }
@@ -330,6 +335,10 @@ Status Database::Impl::RunTransaction(const std::function<Status(Txn&)>& body) {
     rollback();
     return node.status();
   }
+  if (Status sc = LoadWriteScope(); !sc.ok()) {
+    rollback();
+    return sc;
+  }
   Txn::Impl impl(this, *node);
   Txn txn(&impl);
   txn_thread_ = std::this_thread::get_id();
@@ -357,6 +366,23 @@ Status Database::Impl::RunTransaction(const std::function<Status(Txn&)>& body) {
     }
     NotifyCommit();
   }
+  return Status::Ok();
+}
+
+Status Database::Impl::LoadWriteScope() {
+  BLAZE_ASSIGN_OR_RETURN(auto stmt, conn_->Prepare("SELECT value FROM blaze_meta WHERE key = ?"));
+  stmt->BindText(1, store::kWriteScopeMetaKey);
+  BLAZE_ASSIGN_OR_RETURN(bool row, stmt->Step());
+  if (!row) {
+    scope_.reset();
+    scope_text_.clear();
+    return Status::Ok();
+  }
+  std::string_view text = stmt->ColumnText(0);
+  if (scope_ && text == scope_text_) return Status::Ok();  // unchanged: no decoding
+  BLAZE_ASSIGN_OR_RETURN(store::WriteScope scope, store::WriteScope::Decode(text));
+  scope_text_ = std::string(text);
+  scope_ = std::move(scope);
   return Status::Ok();
 }
 

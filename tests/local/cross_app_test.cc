@@ -158,6 +158,7 @@ TEST_F(CrossAppTest, WritesAreCheckedLocallyAndByTheOwner) {
   // A client that skips the local check anyway: the owner refuses the change,
   // applies nothing of it, and keeps the link up for allowed changes.
   DatabaseAccess::SetWriteGuard(r, nullptr);
+  ASSERT_TRUE(DatabaseAccess::SetWriteScope(r, nullptr).ok());
   ASSERT_TRUE(r.Transaction([](Txn& t) -> Status {
     BLAZE_RETURN_IF_ERROR(t.Put("comments", "c3", J(R"({"text":"sneaky"})")));
     return t.Patch("bugs", "m1", J(R"({"title":"hacked"})"));
