@@ -460,7 +460,7 @@ struct CrossAppShare::Impl::Session : std::enable_shared_from_this<Session> {
         }
       }
       for (auto& m : out) {
-        Status s = local::SendMessage(*ch, m);
+        Status s = SendControl(std::move(m));
         if (!s.ok()) return SenderFailed(s);
       }
       {
@@ -474,6 +474,19 @@ struct CrossAppShare::Impl::Session : std::enable_shared_from_this<Session> {
         if (!s.ok()) return SenderFailed(s);
       }
     }
+  }
+
+  // A queued message; state batches (corrections of refused changes) are
+  // split to fit the app's message limit like every other batch.
+  Status SendControl(sync::Message m) {
+    if (auto* chunk = std::get_if<sync::SnapshotChunk>(&m)) {
+      for (const auto& c : local::SplitStates(std::move(*chunk), SIZE_MAX,
+                                              local::StateBudget(owner->options_.max_message_size))) {
+        BLAZE_RETURN_IF_ERROR(local::SendMessage(*ch, c));
+      }
+      return Status::Ok();
+    }
+    return local::SendMessage(*ch, m);
   }
 
   Status Pump() {
@@ -593,7 +606,8 @@ struct CrossAppShare::Impl::Session : std::enable_shared_from_this<Session> {
     }
     batch.batch = id;
     // Split to fit the app's message limit (one record may be as large as a document).
-    for (const auto& chunk : local::SplitStates(std::move(batch), SIZE_MAX, local::StateBudget(owner->options_.max_message_size))) {
+    for (const auto& chunk : local::SplitStates(std::move(batch), SIZE_MAX,
+                                                local::StateBudget(owner->options_.max_message_size))) {
       BLAZE_RETURN_IF_ERROR(local::SendMessage(*ch, chunk));
     }
     return Status::Ok();
@@ -624,7 +638,8 @@ struct CrossAppShare::Impl::Session : std::enable_shared_from_this<Session> {
     all.vv = snap.vv;
     all.replace = true;
     // Chunks of at most kSnapshotChunkRecords records, each within the message limit.
-    for (const auto& c : local::SplitStates(std::move(all), per, local::StateBudget(owner->options_.max_message_size))) {
+    for (const auto& c :
+         local::SplitStates(std::move(all), per, local::StateBudget(owner->options_.max_message_size))) {
       BLAZE_RETURN_IF_ERROR(local::SendMessage(*ch, c));
     }
     return Status::Ok();
@@ -762,7 +777,8 @@ bool CrossAppShare::Impl::HasRoom() {
   }
   std::string why;
   if (open >= options_.max_connections) {
-    why = std::to_string(open) + " connections are open (max_connections " + std::to_string(options_.max_connections) + ")";
+    why = std::to_string(open) + " connections are open (max_connections " +
+          std::to_string(options_.max_connections) + ")";
   } else if (handshaking >= options_.max_handshakes) {
     why = std::to_string(handshaking) + " handshakes are under way (max_handshakes " +
           std::to_string(options_.max_handshakes) + ")";

@@ -269,6 +269,47 @@ TEST_F(CrossAppRobustnessTest, AnOversizedMessageClosesOnlyItsConnection) {
   ASSERT_TRUE(dash->WaitForCatchUp(10s).ok()) << dash->status().last_error;
 }
 
+// Every batch the owner sends fits the message limit: state batches, and the
+// correction it sends after refusing a change that touched large records.
+TEST_F(CrossAppRobustnessTest, EveryBatchTheOwnerSendsFitsTheMessageLimit) {
+  const std::string text(40000, 'z');
+  for (const char* id : {"c1", "c2", "c3"}) {
+    ASSERT_TRUE(owner_->Put("comments", id, Value(Value::Map{{"text", Value(text)}})).ok());
+  }
+  CrossAppOptions o;
+  o.max_message_size = 64 << 10;
+  Share(o);
+  auto hostile = Hostile(stats_key_);
+  ASSERT_NE(hostile, nullptr);
+  const NodeId node{0x5eed0003};
+  ASSERT_TRUE(hostile->SendHello(node).ok());
+  // One change touching the three large records and a collection stats may
+  // not write: refused whole, answered with the states of what it touched.
+  using H = testing::HostileApp;
+  ASSERT_TRUE(hostile
+                  ->SendChanges(1, {H::Change(node, 1, H::HlcAgo(0),
+                                              {H::PutOp("comments", "c1", J(R"({"n":1})")),
+                                               H::PutOp("comments", "c2", J(R"({"n":2})")),
+                                               H::PutOp("comments", "c3", J(R"({"n":3})")),
+                                               H::PutOp("bugs", "b1", J(R"({"n":4})"))})})
+                  .ok());
+  ASSERT_TRUE(hostile->ReceiveUntil<sync::ErrorMsg>(5s).ok());
+  // Collect what follows the refusal (the correction) for a while.
+  while (hostile->Receive(300ms).ok()) {
+  }
+  size_t chunks = 0, after_error = 0;
+  bool seen_error = false;
+  for (const auto& m : hostile->received()) {
+    if (std::holds_alternative<sync::ErrorMsg>(m)) seen_error = true;
+    if (!std::holds_alternative<sync::SnapshotChunk>(m)) continue;
+    ++chunks;
+    after_error += seen_error ? 1 : 0;
+    EXPECT_LE(sync::EncodeMessage(m).size(), o.max_message_size);
+  }
+  EXPECT_GE(chunks, 3u);       // the first batch, split
+  EXPECT_GE(after_error, 2u);  // the correction, split
+}
+
 TEST_F(CrossAppRobustnessTest, TooManyChangesInOneMessageAreRefusedAndNotStored) {
   CrossAppOptions o;
   o.max_changes_per_message = 1000;
@@ -355,7 +396,8 @@ TEST(PolicyDuplicateKeyTest, APolicyNamingAKeyTwiceIsRefused) {
       "where": "team == \"mobile\"", "where": "true"}}}}})");
   ASSERT_FALSE(p.ok());
   EXPECT_NE(p.status().message().find("duplicate key \"where\""), std::string::npos) << p.status().ToString();
-  auto twice = ParseExportPolicy(R"({"apps": {"x": {"collections": {}}, "x": {"collections": {"s": {"access": "read"}}}}})");
+  auto twice =
+      ParseExportPolicy(R"({"apps": {"x": {"collections": {}}, "x": {"collections": {"s": {"access": "read"}}}}})");
   EXPECT_FALSE(twice.ok());
   // Documents keep the JSON reader's ordinary rule.
   EXPECT_TRUE(ParseJson(R"({"a": 1, "a": 2})").ok());
