@@ -99,6 +99,9 @@ class SyncEngine::Core : public std::enable_shared_from_this<Core> {
 
   void Tick() {
     ++tick_;
+    // Commits by other processes (or other handles) on the same file fire no
+    // commit hook here: a tick is where the engine learns of them.
+    if (auto vv = DatabaseAccess::GetVersionVector(*db_); vv.ok()) local_vv_ = std::move(vv).value();
     for (auto& [id, s] : sessions_) {
       if (s.checkpoint_dirty) {
         s.checkpoint_dirty = false;
