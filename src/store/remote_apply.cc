@@ -35,10 +35,10 @@ Result<bool> Database::Impl::ApplyUnderSavepoint(const store::Change& change, in
     return Status::InvalidArgument("a remote change needs an origin, a seq >= 1 and a stamp");
   }
   const size_t mark = catalog_.Mark();
-  BLAZE_RETURN_IF_ERROR(conn_->Exec("SAVEPOINT remote_change"));
+  BLAZE_RETURN_IF_ERROR(conn_->ExecCached("SAVEPOINT remote_change"));
   auto undo = [&](Status s) {
-    conn_->Exec("ROLLBACK TO remote_change").IgnoreError();
-    conn_->Exec("RELEASE remote_change").IgnoreError();
+    conn_->ExecCached("ROLLBACK TO remote_change").IgnoreError();
+    conn_->ExecCached("RELEASE remote_change").IgnoreError();
     catalog_.RollbackTo(mark);
     return s;
   };
@@ -116,7 +116,7 @@ Result<bool> Database::Impl::ApplyUnderSavepoint(const store::Change& change, in
     if (!s.ok()) return undo(s.WithContext("change " + c.origin.ToHex() + ":" + std::to_string(c.seq)));
   }
   Status s = impl.Finish();
-  if (s.ok()) s = conn_->Exec("RELEASE remote_change");
+  if (s.ok()) s = conn_->ExecCached("RELEASE remote_change");
   if (!s.ok()) return undo(s);
   if (watcher_) events->emplace_back(impl.local_seq(), impl.TakeEvents());
   return true;
@@ -127,7 +127,7 @@ store::BatchResult Database::Impl::ApplyRemoteChanges(const std::vector<store::C
                                                               std::vector<std::pair<size_t, Status>>* refused) {
   store::BatchResult r;
   if (changes.empty()) return r;
-  r.error = conn_->Exec("BEGIN IMMEDIATE");
+  r.error = conn_->ExecCached("BEGIN IMMEDIATE");
   if (!r.error.ok()) return r;
   std::vector<std::pair<int64_t, std::vector<ChangeEvent>>> events;
   for (const store::Change& c : changes) {
@@ -141,9 +141,9 @@ store::BatchResult Database::Impl::ApplyRemoteChanges(const std::vector<store::C
     ++r.done;
     ++(*applied ? r.applied : r.duplicates);
   }
-  Status commit = conn_->Exec("COMMIT");
+  Status commit = conn_->ExecCached("COMMIT");
   if (!commit.ok()) {
-    conn_->Exec("ROLLBACK").IgnoreError();
+    conn_->ExecCached("ROLLBACK").IgnoreError();
     catalog_.Rollback();
     r = store::BatchResult{};
     r.error = commit;

@@ -102,6 +102,10 @@ class Connection {
   Connection& operator=(const Connection&) = delete;
 
   Status Exec(const std::string& sql);
+  // One statement without parameters, prepared on first use and kept: for
+  // the transaction control every commit runs (BEGIN, COMMIT, SAVEPOINT...),
+  // which Exec would parse again each time.
+  Status ExecCached(const std::string& sql);
   // A cached prepared statement for `sql` (prepared on first use).
   Result<StatementLease> Prepare(const std::string& sql);
   // A one-off statement (not cached), for dynamic SQL such as queries.
