@@ -42,27 +42,6 @@ Result<bool> Database::Impl::ApplyUnderSavepoint(const store::Change& change, in
     catalog_.RollbackTo(mark);
     return s;
   };
-  // Already held? Then it must be the very same change.
-  {
-    auto held = conn_->Prepare("SELECT hlc, ops FROM blaze_changes WHERE origin = ? AND seq = ?");
-    if (!held.ok()) return undo(held.status());
-    (*held)->BindInt(1, static_cast<int64_t>(c.origin.value));
-    (*held)->BindInt(2, static_cast<int64_t>(c.seq));
-    auto row = (*held)->Step();
-    if (!row.ok()) return undo(row.status());
-    if (*row) {
-      // Encoded only here: the ops encoding is canonical, so equal changes
-      // have equal bytes; new changes (the common case) skip this work.
-      // A change a check refused is held without its ops: sent again, it
-      // is the same change.
-      bool same = static_cast<uint64_t>((*held)->ColumnInt(0)) == c.hlc.value &&
-                  ((*held)->ColumnBlob(1) == store::EncodeOps(c.ops) ||
-                   (check != nullptr && *check && (*held)->ColumnBlob(1) == store::EncodeOps({})));
-      Status s = undo(same ? Status::Ok() : Divergent(c));
-      if (!s.ok()) return s;
-      return false;
-    }
-  }
   auto top = conn_->Prepare("SELECT coalesce(max(seq), 0) FROM blaze_vv WHERE origin = ?");
   if (!top.ok()) return undo(top.status());
   (*top)->BindInt(1, static_cast<int64_t>(c.origin.value));
@@ -70,9 +49,27 @@ Result<bool> Database::Impl::ApplyUnderSavepoint(const store::Change& change, in
   if (!has.ok()) return undo(has.status());
   Seq held_seq = static_cast<Seq>((*top)->ColumnInt(0));
   if (c.seq <= held_seq) {
-    // Held, but its log entry was pruned or came as part of a snapshot:
-    // nothing to compare it with, and nothing to do.
-    Status s = undo(Status::Ok());
+    // Already held. If its log entry is still here, it must be the very same
+    // change; if it was pruned or came as part of a snapshot, there is
+    // nothing to compare it with, and nothing to do. (A seq above the
+    // vector is never in the log: both move in one transaction, so a new
+    // change — the common case — skips this lookup.)
+    auto held = conn_->Prepare("SELECT hlc, ops FROM blaze_changes WHERE origin = ? AND seq = ?");
+    if (!held.ok()) return undo(held.status());
+    (*held)->BindInt(1, static_cast<int64_t>(c.origin.value));
+    (*held)->BindInt(2, static_cast<int64_t>(c.seq));
+    auto row = (*held)->Step();
+    if (!row.ok()) return undo(row.status());
+    bool same = true;
+    if (*row) {
+      // Encoded only here: the ops encoding is canonical, so equal changes
+      // have equal bytes. A change a check refused is held without its
+      // ops: sent again, it is the same change.
+      same = static_cast<uint64_t>((*held)->ColumnInt(0)) == c.hlc.value &&
+             ((*held)->ColumnBlob(1) == store::EncodeOps(c.ops) ||
+              (check != nullptr && *check && (*held)->ColumnBlob(1) == store::EncodeOps({})));
+    }
+    Status s = undo(same ? Status::Ok() : Divergent(c));
     if (!s.ok()) return s;
     return false;
   }
