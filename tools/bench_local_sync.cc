@@ -21,6 +21,7 @@
 #include <filesystem>
 #include <mutex>
 #include <random>
+#include <thread>
 
 #include "blaze/json.h"
 #include "commands.h"
@@ -55,6 +56,7 @@ struct Run {
   double p50_us = 0, p99_us = 0;
   double commit_p50_us = 0, commit_p99_us = 0;  // the probe's Put on replica 0 alone
   double sqlite_commit_p50_us = 0;              // a bare SQLite commit, same settings
+  double handoff_round_trip_p50_us = 0;         // thread A wakes B, B wakes A
   double bytes_per_update = 0;
   bool converged = false;
 };
@@ -63,6 +65,41 @@ const char* kStatus[] = {"open", "closed", "triage", "wontfix"};
 
 // p50 of 1000 bare SQLite commits of one replaced row: WAL and
 // synchronous=NORMAL in a file (as BlazeDB configures it), or in memory.
+// p50 of 1000 round trips between two threads that sleep on a condition
+// variable: what two thread hops cost on this machine right now.
+double HandoffRoundTripP50() {
+  std::mutex mu;
+  std::condition_variable cv;
+  int turn = 0;  // even: the main thread's, odd: the echo thread's
+  bool stop = false;
+  std::thread echo([&] {
+    std::unique_lock<std::mutex> l(mu);
+    while (true) {
+      cv.wait(l, [&] { return stop || turn % 2 == 1; });
+      if (stop) return;
+      ++turn;
+      cv.notify_all();
+    }
+  });
+  std::vector<double> samples;
+  for (int k = 0; k < 1000; ++k) {
+    auto start = Clock::now();
+    std::unique_lock<std::mutex> l(mu);
+    ++turn;
+    cv.notify_all();
+    cv.wait(l, [&] { return turn % 2 == 0; });
+    samples.push_back(std::chrono::duration<double, std::micro>(Clock::now() - start).count());
+  }
+  {
+    std::lock_guard<std::mutex> l(mu);
+    stop = true;
+  }
+  cv.notify_all();
+  echo.join();
+  std::sort(samples.begin(), samples.end());
+  return samples[samples.size() / 2];
+}
+
 Result<double> BareCommitP50(bool durable, const std::string& dir) {
   std::string path = durable ? dir + "/bare.sqlite" : ":memory:";
   if (durable) std::filesystem::remove(path);
@@ -190,6 +227,7 @@ Result<Run> RunOnce(int replicas, int records, int updates, bool durable, const 
   run.commit_p50_us = commits[commits.size() / 2];
   run.commit_p99_us = commits[commits.size() * 99 / 100];
   BLAZE_ASSIGN_OR_RETURN(run.sqlite_commit_p50_us, BareCommitP50(durable, dir));
+  run.handoff_round_trip_p50_us = HandoffRoundTripP50();
 
   for (auto& e : engines) e.reset();
   for (auto& x : executors) x.reset();
@@ -210,6 +248,7 @@ Value RunJson(const Run& r) {
                           {"commit_p50_us", Value(r.commit_p50_us)},
                           {"commit_p99_us", Value(r.commit_p99_us)},
                           {"bare_sqlite_commit_p50_us", Value(r.sqlite_commit_p50_us)},
+                          {"bare_thread_round_trip_p50_us", Value(r.handoff_round_trip_p50_us)},
                           {"wire_bytes_per_update", Value(r.bytes_per_update)},
                           {"converged", Value(r.converged)}});
 }
@@ -245,6 +284,7 @@ Status BenchLocalSync(int replicas, int records, int updates, bool json) {
     row("writer's commit p50 (us)", durable->commit_p50_us, memory->commit_p50_us);
     row("writer's commit p99 (us)", durable->commit_p99_us, memory->commit_p99_us);
     row("bare SQLite commit p50 (us)", durable->sqlite_commit_p50_us, memory->sqlite_commit_p50_us);
+    row("thread round trip p50 (us)", durable->handoff_round_trip_p50_us, memory->handoff_round_trip_p50_us);
     row("wire bytes per update", durable->bytes_per_update, memory->bytes_per_update);
     std::printf("%-26s %14s %14s\n", "converged", durable->converged ? "yes" : "NO", memory->converged ? "yes" : "NO");
   }
