@@ -10,10 +10,16 @@
 //      records, as fast as the owner can commit them; time until the reader
 //      has seen them all.
 //
+// Beside the latency, the floors it stands on, measured in the same run: the
+// owner's commit (each sample's Patch) and a bare Unix socket round trip
+// between the two processes (one byte there and back, S samples, a thread
+// of the reader process echoing).
+//
 // Both replicas are durable files (WAL, synchronous=NORMAL). The process is
 // forked before any thread starts; each side then builds its own threads.
 //
 //   cross_app_bench [--records N] [--updates U] [--samples S]   prints JSON
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -25,6 +31,7 @@
 #include <cstring>
 #include <filesystem>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "blaze/app_group.h"
@@ -72,7 +79,13 @@ std::string Id(int i) {
 
 // The reader process: catch up, then report watch events on the pipe.
 [[noreturn]] void RunReader(const std::string& group, const KeyPair& key, const std::string& replica, int go_fd,
-                            int report_fd, int updates) {
+                            int report_fd, int echo_fd, int updates) {
+  // Echoes every byte on the socket until the owner closes it.
+  std::thread echo([echo_fd] {
+    char b;
+    while (::read(echo_fd, &b, 1) == 1) WriteAll(echo_fd, &b, 1);
+  });
+  echo.detach();
   char go;
   ReadAll(go_fd, &go, 1);  // the owner serves now
   auto t0 = Steady::now();
@@ -120,11 +133,16 @@ int main(int argc, char** argv) {
   Check(g.AddApp("owner", owner_key.public_key).status(), "add owner");
   Check(g.AddApp("reader", reader_key.public_key).status(), "add reader");
 
-  int go[2], report[2];
+  int go[2], report[2], echo[2];
   if (::pipe(go) != 0 || ::pipe(report) != 0) Die("pipe failed");
+  if (::socketpair(AF_UNIX, SOCK_STREAM, 0, echo) != 0) Die("socketpair failed");
   pid_t child = ::fork();
   if (child < 0) Die("fork failed");
-  if (child == 0) RunReader(group, reader_key, dir + "/reader.blazedb", go[0], report[1], updates);
+  if (child == 0) {
+    ::close(echo[0]);
+    RunReader(group, reader_key, dir + "/reader.blazedb", go[0], report[1], echo[1], updates);
+  }
+  ::close(echo[1]);
 
   // The owner: N records of 5 fields, in transactions of 1000.
   auto db = Check(Database::Open(Options{}, dir + "/tasks.blazedb"), "open");
@@ -150,6 +168,18 @@ int main(int argc, char** argv) {
   WriteAll(go[1], &one, 1);
   int64_t catch_up_us;
   ReadAll(report[0], &catch_up_us, sizeof catch_up_us);
+
+  // A bare Unix socket round trip between the two processes.
+  std::vector<double> socket_rtt;
+  for (int i = 0; i < samples; ++i) {
+    auto t0 = Steady::now();
+    char b = 1;
+    WriteAll(echo[0], &b, 1);
+    ReadAll(echo[0], &b, 1);
+    socket_rtt.push_back(std::chrono::duration<double, std::micro>(Steady::now() - t0).count());
+  }
+  ::close(echo[0]);
+  std::sort(socket_rtt.begin(), socket_rtt.end());
 
   // Latency: one write, until the other process has seen it.
   std::vector<double> lat, commit;
@@ -195,7 +225,9 @@ int main(int argc, char** argv) {
                                       {"p99", Value(pct(0.99))},
                                       {"max", Value(lat.back())},
                                       {"owner_commit_p50", Value(at(commit, 0.50))},
-                                      {"owner_commit_p99", Value(at(commit, 0.99))}})},
+                                      {"owner_commit_p99", Value(at(commit, 0.99))},
+                                      {"bare_unix_socket_round_trip_p50", Value(at(socket_rtt, 0.50))},
+                                      {"bare_unix_socket_round_trip_p99", Value(at(socket_rtt, 0.99))}})},
       {"throughput", Value(Value::Map{{"updates", Value(static_cast<int64_t>(updates))},
                                       {"owner_commits_per_s", Value(updates / write_s)},
                                       {"visible_in_reader_per_s", Value(updates / all_s)}})},

@@ -162,6 +162,24 @@ TEST_F(EnginePairTest, CatchesUpThenStreamsLive) {
   EXPECT_EQ(stats[0].lag, 0u);
 }
 
+TEST_F(EnginePairTest, ATickPicksUpWritesMadeThroughAnotherHandle) {
+  // Another process (here: another handle) writing the file fires no commit
+  // hook in this one; the engine must still send those changes.
+  StartEngines();
+  Run();
+  Options o;
+  o.clock = &clock_;
+  auto other = testing::OpenOrDie(dir_.File("e0.blazedb"), o);
+  ASSERT_TRUE(other->Put("bugs", "from-elsewhere", J(R"({"v":1})")).ok());
+  Run();
+  for (int t = 0; t < 2; ++t) {
+    engine_[0]->Tick();
+    engine_[1]->Tick();
+    Run();
+  }
+  EXPECT_EQ(*db_[1]->Get("bugs", "from-elsewhere"), J(R"({"v":1})"));
+}
+
 TEST_F(EnginePairTest, ATransactionArrivesWholeOrNotAtAll) {
   StartEngines();
   Run();

@@ -8,7 +8,10 @@
 //      time until every replica holds them; bytes on the links per update
 //      (every message counted: changes, acks, hellos);
 //   3. 1000 sequential samples: a write on replica 0 until a watcher on
-//      replica 1 sees it.
+//      replica 1 sees it; beside it, how long that write's own commit took
+//      (the Put call on replica 0 alone), and a bare SQLite commit (one row
+//      replaced in a plain table, same journal and sync settings): the
+//      floors a propagation stands on.
 // Run twice: durable SQLite files (WAL, synchronous=NORMAL) and in memory.
 #include <algorithm>
 #include <atomic>
@@ -18,10 +21,12 @@
 #include <filesystem>
 #include <mutex>
 #include <random>
+#include <thread>
 
 #include "blaze/json.h"
 #include "commands.h"
 #include "store/replica.h"
+#include "store/sqlite.h"
 #include "sync/sync_engine.h"
 
 namespace blaze::cli {
@@ -49,11 +54,80 @@ struct Run {
   double insert_records_per_s = 0;
   double update_ops_per_s = 0;
   double p50_us = 0, p99_us = 0;
+  double commit_p50_us = 0, commit_p99_us = 0;  // the probe's Put on replica 0 alone
+  double sqlite_commit_p50_us = 0;              // a bare SQLite commit, same settings
+  double handoff_round_trip_p50_us = 0;         // thread A wakes B, B wakes A
   double bytes_per_update = 0;
   bool converged = false;
 };
 
 const char* kStatus[] = {"open", "closed", "triage", "wontfix"};
+
+// p50 of 1000 bare SQLite commits of one replaced row: WAL and
+// synchronous=NORMAL in a file (as BlazeDB configures it), or in memory.
+// p50 of 1000 round trips between two threads that sleep on a condition
+// variable: what two thread hops cost on this machine right now.
+double HandoffRoundTripP50() {
+  std::mutex mu;
+  std::condition_variable cv;
+  int turn = 0;  // even: the main thread's, odd: the echo thread's
+  bool stop = false;
+  std::thread echo([&] {
+    std::unique_lock<std::mutex> l(mu);
+    while (true) {
+      cv.wait(l, [&] { return stop || turn % 2 == 1; });
+      if (stop) return;
+      ++turn;
+      cv.notify_all();
+    }
+  });
+  std::vector<double> samples;
+  for (int k = 0; k < 1000; ++k) {
+    auto start = Clock::now();
+    std::unique_lock<std::mutex> l(mu);
+    ++turn;
+    cv.notify_all();
+    cv.wait(l, [&] { return turn % 2 == 0; });
+    samples.push_back(std::chrono::duration<double, std::micro>(Clock::now() - start).count());
+  }
+  {
+    std::lock_guard<std::mutex> l(mu);
+    stop = true;
+  }
+  cv.notify_all();
+  echo.join();
+  std::sort(samples.begin(), samples.end());
+  return samples[samples.size() / 2];
+}
+
+Result<double> BareCommitP50(bool durable, const std::string& dir) {
+  std::string path = durable ? dir + "/bare.sqlite" : ":memory:";
+  if (durable) std::filesystem::remove(path);
+  BLAZE_ASSIGN_OR_RETURN(auto conn, store::Connection::Open(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+                                                            Options{}.busy_timeout_ms));
+  if (durable) {
+    BLAZE_ASSIGN_OR_RETURN(auto mode, conn->PrepareUncached("PRAGMA journal_mode=WAL"));
+    BLAZE_RETURN_IF_ERROR(mode->Step().status());
+    BLAZE_RETURN_IF_ERROR(conn->Exec("PRAGMA synchronous=NORMAL"));
+  }
+  BLAZE_RETURN_IF_ERROR(conn->Exec("CREATE TABLE t(k INTEGER PRIMARY KEY, v BLOB)"));
+  std::vector<double> samples;
+  for (int k = 0; k < 1000; ++k) {
+    auto start = Clock::now();
+    BLAZE_RETURN_IF_ERROR(conn->Exec("BEGIN IMMEDIATE"));
+    BLAZE_ASSIGN_OR_RETURN(auto stmt, conn->Prepare("INSERT OR REPLACE INTO t(k, v) VALUES (1, ?)"));
+    stmt->BindInt(1, k);
+    BLAZE_RETURN_IF_ERROR(stmt->Run());
+    BLAZE_RETURN_IF_ERROR(conn->Exec("COMMIT"));
+    samples.push_back(std::chrono::duration<double, std::micro>(Clock::now() - start).count());
+  }
+  conn.reset();
+  if (durable) {
+    for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
+  }
+  std::sort(samples.begin(), samples.end());
+  return samples[samples.size() / 2];
+}
 
 Result<Run> RunOnce(int replicas, int records, int updates, bool durable, const std::string& dir) {
   std::vector<std::unique_ptr<Database>> dbs;
@@ -134,10 +208,11 @@ Result<Run> RunOnce(int replicas, int records, int updates, bool durable, const 
     seen = e.doc.Find("n") ? e.doc.Find("n")->as_int() : -1;
     cv.notify_all();
   }));
-  std::vector<double> samples;
+  std::vector<double> samples, commits;
   for (int k = 0; k < 1000; ++k) {
     auto start = Clock::now();
     BLAZE_RETURN_IF_ERROR(dbs[0]->Put("probe", "p", Value(Value::Map{{"n", Value(k)}})));
+    commits.push_back(std::chrono::duration<double, std::micro>(Clock::now() - start).count());
     std::unique_lock<std::mutex> l(mu);
     if (!cv.wait_for(l, std::chrono::seconds(10), [&] { return seen == k; })) {
       return Status::Aborted("a probe write never reached replica 1");
@@ -148,6 +223,11 @@ Result<Run> RunOnce(int replicas, int records, int updates, bool durable, const 
   std::sort(samples.begin(), samples.end());
   run.p50_us = samples[samples.size() / 2];
   run.p99_us = samples[samples.size() * 99 / 100];
+  std::sort(commits.begin(), commits.end());
+  run.commit_p50_us = commits[commits.size() / 2];
+  run.commit_p99_us = commits[commits.size() * 99 / 100];
+  BLAZE_ASSIGN_OR_RETURN(run.sqlite_commit_p50_us, BareCommitP50(durable, dir));
+  run.handoff_round_trip_p50_us = HandoffRoundTripP50();
 
   for (auto& e : engines) e.reset();
   for (auto& x : executors) x.reset();
@@ -165,6 +245,10 @@ Value RunJson(const Run& r) {
                           {"update_ops_per_s", Value(r.update_ops_per_s)},
                           {"propagation_p50_us", Value(r.p50_us)},
                           {"propagation_p99_us", Value(r.p99_us)},
+                          {"commit_p50_us", Value(r.commit_p50_us)},
+                          {"commit_p99_us", Value(r.commit_p99_us)},
+                          {"bare_sqlite_commit_p50_us", Value(r.sqlite_commit_p50_us)},
+                          {"bare_thread_round_trip_p50_us", Value(r.handoff_round_trip_p50_us)},
                           {"wire_bytes_per_update", Value(r.bytes_per_update)},
                           {"converged", Value(r.converged)}});
 }
@@ -197,6 +281,10 @@ Status BenchLocalSync(int replicas, int records, int updates, bool json) {
     row("update ops/s", durable->update_ops_per_s, memory->update_ops_per_s);
     row("propagation p50 (us)", durable->p50_us, memory->p50_us);
     row("propagation p99 (us)", durable->p99_us, memory->p99_us);
+    row("writer's commit p50 (us)", durable->commit_p50_us, memory->commit_p50_us);
+    row("writer's commit p99 (us)", durable->commit_p99_us, memory->commit_p99_us);
+    row("bare SQLite commit p50 (us)", durable->sqlite_commit_p50_us, memory->sqlite_commit_p50_us);
+    row("thread round trip p50 (us)", durable->handoff_round_trip_p50_us, memory->handoff_round_trip_p50_us);
     row("wire bytes per update", durable->bytes_per_update, memory->bytes_per_update);
     std::printf("%-26s %14s %14s\n", "converged", durable->converged ? "yes" : "NO", memory->converged ? "yes" : "NO");
   }

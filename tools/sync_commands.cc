@@ -97,8 +97,22 @@ Status Sync(const std::vector<std::string>& paths) {
                                        "file's identity; they cannot sync");
       }
     }
-    BLAZE_ASSIGN_OR_RETURN(r->engine, sync::SyncEngine::Create(r->db.get(), &r->executor));
     replicas.push_back(std::move(r));
+  }
+  // The goal: every database holds every change any of them held when sync
+  // started. Other processes may keep writing meanwhile; their later changes
+  // travel if they happen to, but sync does not chase them (it would never
+  // end under a steady writer): the next sync carries them. The target is read
+  // before the engines start, so each engine's first view of its database
+  // already holds it (an engine learns of other processes' commits only on
+  // its ticks).
+  VersionVector target;
+  for (const auto& r : replicas) {
+    BLAZE_ASSIGN_OR_RETURN(VersionVector vv, DatabaseAccess::GetVersionVector(*r->db));
+    for (const auto& [origin, seq] : vv) target[origin] = std::max(target[origin], seq);
+  }
+  for (auto& r : replicas) {
+    BLAZE_ASSIGN_OR_RETURN(r->engine, sync::SyncEngine::Create(r->db.get(), &r->executor));
   }
   // Every database links with every other, in memory, in this process.
   for (size_t i = 0; i < replicas.size(); ++i) {
@@ -107,15 +121,6 @@ Status Sync(const std::vector<std::string>& paths) {
       replicas[i]->engine->AddPeer(a);
       replicas[j]->engine->AddPeer(b);
     }
-  }
-  // The goal: every database holds every change any of them held when sync
-  // started. Other processes may keep writing meanwhile; their later changes
-  // travel if they happen to, but sync does not chase them (it would never
-  // end under a steady writer): the next sync carries them.
-  VersionVector target;
-  for (const auto& r : replicas) {
-    BLAZE_ASSIGN_OR_RETURN(VersionVector vv, DatabaseAccess::GetVersionVector(*r->db));
-    for (const auto& [origin, seq] : vv) target[origin] = std::max(target[origin], seq);
   }
   // What each database still lacks of the target: "" when nothing.
   auto lacking = [&]() -> Result<std::string> {

@@ -340,11 +340,17 @@ struct CrossAppShare::Impl::Session : std::enable_shared_from_this<Session> {
     }
     if (auto* a = std::get_if<sync::Ack>(&msg)) {
       std::lock_guard<std::mutex> l(mu);
+      // The sender needs waking only if the window was full: otherwise it
+      // has sent everything already (commits wake it), and the checkpoint
+      // is saved on its periodic round.
+      const bool was_full = in_flight >= owner->options_.window;
       if (in_flight > 0) --in_flight;
       for (const auto& [origin, seq] : FromAppLocked(a->vv)) remote_vv[origin] = std::max(SeqOf(remote_vv, origin), seq);
       checkpoint_dirty = true;
-      wake = true;
-      cv.notify_one();
+      if (was_full) {
+        wake = true;
+        cv.notify_one();
+      }
       return Status::Ok();
     }
     if (auto* c = std::get_if<sync::ChangesMsg>(&msg)) return OnChanges(*c);

@@ -69,6 +69,9 @@ class SharedReplica::Impl {
     }
     DatabaseAccess::SetWriteGuard(*db_, [this](const store::Op& op) { return CheckLocalWrite(op); });
     hook_ = DatabaseAccess::AddCommitHook(*db_, [this] {
+      // The owner's states merged by the receiving thread are not this
+      // app's changes: nothing for the sender to pump (the ack wakes it).
+      if (merging_on_ == std::this_thread::get_id()) return;
       {
         std::lock_guard<std::mutex> l(mu_);
         wake_ = true;
@@ -316,7 +319,9 @@ class SharedReplica::Impl {
       std::lock_guard<std::mutex> l(mu_);
       applying_ = true;
     }
+    merging_on_ = std::this_thread::get_id();
     auto merged = DatabaseAccess::ApplySnapshot(*db_, snap, options_.max_drift_ms);
+    merging_on_ = std::thread::id();
     auto vv = DatabaseAccess::GetVersionVector(*db_);
     std::lock_guard<std::mutex> l(mu_);
     applying_ = false;
@@ -335,12 +340,15 @@ class SharedReplica::Impl {
       bool pump = false;
       {
         std::unique_lock<std::mutex> l(mu_);
-        cv_.wait_for(l, std::chrono::milliseconds(100),
-                     [&] { return stop_ || !connected_ || wake_ || !control_.empty(); });
+        bool woken = cv_.wait_for(l, std::chrono::milliseconds(100),
+                                  [&] { return stop_ || !connected_ || wake_ || !control_.empty(); });
         if (stop_ || !connected_) return;
+        // Our own commits, an open window or the owner's hello set wake_;
+        // acks to send alone do not need a look at the log. A quiet round
+        // looks anyway (retries a read that failed).
+        pump = owner_hello_ && (wake_ || !woken);
         wake_ = false;
         out.swap(control_);
-        pump = owner_hello_;
       }
       for (auto& m : out) {
         if (!local::SendMessage(*ch_, m).ok()) return;  // the receiver sees the close
@@ -406,6 +414,7 @@ class SharedReplica::Impl {
   bool connected_ = false;
   bool owner_hello_ = false;
   bool applying_ = false;   // a state batch is being merged
+  std::atomic<std::thread::id> merging_on_{};  // the thread merging it (read by the commit hook)
   VersionVector owner_vv_;  // the owner's vector when it said hello
   Seq acked_own_ = 0;       // our changes the owner holds
   Seq sent_own_ = 0;

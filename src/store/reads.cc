@@ -231,11 +231,11 @@ Status Database::CreateIndex(std::string_view collection, std::string_view field
   if (path.IsId()) return Status::Ok();  // the primary key already indexes ids
   std::lock_guard<std::mutex> lock(impl_->mu_);
   auto& conn = *impl_->conn_;
-  BLAZE_RETURN_IF_ERROR(conn.Exec("BEGIN IMMEDIATE"));
+  BLAZE_RETURN_IF_ERROR(conn.ExecCached("BEGIN IMMEDIATE"));
   Status s = impl_->catalog_.EnsureIndex(collection, path.ToString(), query::FieldSql(path));
-  if (s.ok()) s = conn.Exec("COMMIT");
+  if (s.ok()) s = conn.ExecCached("COMMIT");
   if (!s.ok()) {
-    conn.Exec("ROLLBACK").IgnoreError();
+    conn.ExecCached("ROLLBACK").IgnoreError();
     impl_->catalog_.Rollback();
     return s;
   }

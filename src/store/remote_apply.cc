@@ -35,34 +35,13 @@ Result<bool> Database::Impl::ApplyUnderSavepoint(const store::Change& change, in
     return Status::InvalidArgument("a remote change needs an origin, a seq >= 1 and a stamp");
   }
   const size_t mark = catalog_.Mark();
-  BLAZE_RETURN_IF_ERROR(conn_->Exec("SAVEPOINT remote_change"));
+  BLAZE_RETURN_IF_ERROR(conn_->ExecCached("SAVEPOINT remote_change"));
   auto undo = [&](Status s) {
-    conn_->Exec("ROLLBACK TO remote_change").IgnoreError();
-    conn_->Exec("RELEASE remote_change").IgnoreError();
+    conn_->ExecCached("ROLLBACK TO remote_change").IgnoreError();
+    conn_->ExecCached("RELEASE remote_change").IgnoreError();
     catalog_.RollbackTo(mark);
     return s;
   };
-  // Already held? Then it must be the very same change.
-  {
-    auto held = conn_->Prepare("SELECT hlc, ops FROM blaze_changes WHERE origin = ? AND seq = ?");
-    if (!held.ok()) return undo(held.status());
-    (*held)->BindInt(1, static_cast<int64_t>(c.origin.value));
-    (*held)->BindInt(2, static_cast<int64_t>(c.seq));
-    auto row = (*held)->Step();
-    if (!row.ok()) return undo(row.status());
-    if (*row) {
-      // Encoded only here: the ops encoding is canonical, so equal changes
-      // have equal bytes; new changes (the common case) skip this work.
-      // A change a check refused is held without its ops: sent again, it
-      // is the same change.
-      bool same = static_cast<uint64_t>((*held)->ColumnInt(0)) == c.hlc.value &&
-                  ((*held)->ColumnBlob(1) == store::EncodeOps(c.ops) ||
-                   (check != nullptr && *check && (*held)->ColumnBlob(1) == store::EncodeOps({})));
-      Status s = undo(same ? Status::Ok() : Divergent(c));
-      if (!s.ok()) return s;
-      return false;
-    }
-  }
   auto top = conn_->Prepare("SELECT coalesce(max(seq), 0) FROM blaze_vv WHERE origin = ?");
   if (!top.ok()) return undo(top.status());
   (*top)->BindInt(1, static_cast<int64_t>(c.origin.value));
@@ -70,9 +49,27 @@ Result<bool> Database::Impl::ApplyUnderSavepoint(const store::Change& change, in
   if (!has.ok()) return undo(has.status());
   Seq held_seq = static_cast<Seq>((*top)->ColumnInt(0));
   if (c.seq <= held_seq) {
-    // Held, but its log entry was pruned or came as part of a snapshot:
-    // nothing to compare it with, and nothing to do.
-    Status s = undo(Status::Ok());
+    // Already held. If its log entry is still here, it must be the very same
+    // change; if it was pruned or came as part of a snapshot, there is
+    // nothing to compare it with, and nothing to do. (A seq above the
+    // vector is never in the log: both move in one transaction, so a new
+    // change — the common case — skips this lookup.)
+    auto held = conn_->Prepare("SELECT hlc, ops FROM blaze_changes WHERE origin = ? AND seq = ?");
+    if (!held.ok()) return undo(held.status());
+    (*held)->BindInt(1, static_cast<int64_t>(c.origin.value));
+    (*held)->BindInt(2, static_cast<int64_t>(c.seq));
+    auto row = (*held)->Step();
+    if (!row.ok()) return undo(row.status());
+    bool same = true;
+    if (*row) {
+      // Encoded only here: the ops encoding is canonical, so equal changes
+      // have equal bytes. A change a check refused is held without its
+      // ops: sent again, it is the same change.
+      same = static_cast<uint64_t>((*held)->ColumnInt(0)) == c.hlc.value &&
+             ((*held)->ColumnBlob(1) == store::EncodeOps(c.ops) ||
+              (check != nullptr && *check && (*held)->ColumnBlob(1) == store::EncodeOps({})));
+    }
+    Status s = undo(same ? Status::Ok() : Divergent(c));
     if (!s.ok()) return s;
     return false;
   }
@@ -116,7 +113,7 @@ Result<bool> Database::Impl::ApplyUnderSavepoint(const store::Change& change, in
     if (!s.ok()) return undo(s.WithContext("change " + c.origin.ToHex() + ":" + std::to_string(c.seq)));
   }
   Status s = impl.Finish();
-  if (s.ok()) s = conn_->Exec("RELEASE remote_change");
+  if (s.ok()) s = conn_->ExecCached("RELEASE remote_change");
   if (!s.ok()) return undo(s);
   if (watcher_) events->emplace_back(impl.local_seq(), impl.TakeEvents());
   return true;
@@ -127,7 +124,7 @@ store::BatchResult Database::Impl::ApplyRemoteChanges(const std::vector<store::C
                                                               std::vector<std::pair<size_t, Status>>* refused) {
   store::BatchResult r;
   if (changes.empty()) return r;
-  r.error = conn_->Exec("BEGIN IMMEDIATE");
+  r.error = conn_->ExecCached("BEGIN IMMEDIATE");
   if (!r.error.ok()) return r;
   std::vector<std::pair<int64_t, std::vector<ChangeEvent>>> events;
   for (const store::Change& c : changes) {
@@ -141,9 +138,9 @@ store::BatchResult Database::Impl::ApplyRemoteChanges(const std::vector<store::C
     ++r.done;
     ++(*applied ? r.applied : r.duplicates);
   }
-  Status commit = conn_->Exec("COMMIT");
+  Status commit = conn_->ExecCached("COMMIT");
   if (!commit.ok()) {
-    conn_->Exec("ROLLBACK").IgnoreError();
+    conn_->ExecCached("ROLLBACK").IgnoreError();
     catalog_.Rollback();
     r = store::BatchResult{};
     r.error = commit;

@@ -158,7 +158,7 @@ Result<std::vector<store::SnapshotRecord>> DatabaseAccess::ReadStates(
     Database& db, const std::vector<std::pair<std::string, std::string>>& keys) {
   std::lock_guard<std::mutex> lock(db.impl_->mu_);
   auto& impl = *db.impl_;
-  BLAZE_RETURN_IF_ERROR(impl.conn_->Exec("BEGIN"));
+  BLAZE_RETURN_IF_ERROR(impl.conn_->ExecCached("BEGIN"));
   std::vector<store::SnapshotRecord> out;
   Status s = [&]() -> Status {
     for (const auto& [collection, id] : keys) {
@@ -175,7 +175,7 @@ Result<std::vector<store::SnapshotRecord>> DatabaseAccess::ReadStates(
     }
     return Status::Ok();
   }();
-  impl.conn_->Exec("COMMIT").IgnoreError();
+  impl.conn_->ExecCached("COMMIT").IgnoreError();
   if (!s.ok()) return s;
   return out;
 }
@@ -190,7 +190,7 @@ Result<VersionVector> DatabaseAccess::LoadCheckpoint(Database& db, NodeId peer) 
 Status DatabaseAccess::SaveCheckpoint(Database& db, NodeId peer, const VersionVector& acked) {
   std::lock_guard<std::mutex> lock(db.impl_->mu_);
   auto& conn = *db.impl_->conn_;
-  BLAZE_RETURN_IF_ERROR(conn.Exec("BEGIN IMMEDIATE"));
+  BLAZE_RETURN_IF_ERROR(conn.ExecCached("BEGIN IMMEDIATE"));
   Status s = [&]() -> Status {
     BLAZE_ASSIGN_OR_RETURN(auto stmt, conn.Prepare(
         "INSERT INTO blaze_peers(peer, origin, seq) VALUES (?, ?, ?) "
@@ -208,8 +208,8 @@ Status DatabaseAccess::SaveCheckpoint(Database& db, NodeId peer, const VersionVe
     }
     return Status::Ok();
   }();
-  if (s.ok()) s = conn.Exec("COMMIT");
-  if (!s.ok()) conn.Exec("ROLLBACK").IgnoreError();
+  if (s.ok()) s = conn.ExecCached("COMMIT");
+  if (!s.ok()) conn.ExecCached("ROLLBACK").IgnoreError();
   return s;
 }
 

@@ -132,8 +132,13 @@ Result<StatementLease> Connection::Prepare(const std::string& sql) {
   return StatementLease(it->second.get());
 }
 
+Status Connection::ExecCached(const std::string& sql) {
+  BLAZE_ASSIGN_OR_RETURN(auto stmt, Prepare(sql));
+  return stmt->Run();
+}
+
 Result<int64_t> Connection::QueryInt(const std::string& sql) {
-  BLAZE_ASSIGN_OR_RETURN(auto stmt, PrepareUncached(sql));
+  BLAZE_ASSIGN_OR_RETURN(auto stmt, Prepare(sql));
   BLAZE_ASSIGN_OR_RETURN(bool row, stmt->Step());
   return row ? stmt->ColumnInt(0) : 0;
 }

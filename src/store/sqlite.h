@@ -102,11 +102,16 @@ class Connection {
   Connection& operator=(const Connection&) = delete;
 
   Status Exec(const std::string& sql);
+  // One statement without parameters, prepared on first use and kept: for
+  // the transaction control every commit runs (BEGIN, COMMIT, SAVEPOINT...),
+  // which Exec would parse again each time.
+  Status ExecCached(const std::string& sql);
   // A cached prepared statement for `sql` (prepared on first use).
   Result<StatementLease> Prepare(const std::string& sql);
   // A one-off statement (not cached), for dynamic SQL such as queries.
   Result<std::unique_ptr<Statement>> PrepareUncached(const std::string& sql);
-  // First column of the first row as an integer (0 if no row).
+  // First column of the first row as an integer (0 if no row). Cached like
+  // Prepare: the watcher asks `PRAGMA data_version` on every round.
   Result<int64_t> QueryInt(const std::string& sql);
   sqlite3* raw() { return db_; }
 

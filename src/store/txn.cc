@@ -322,9 +322,9 @@ Status Database::Impl::RunTransaction(const std::function<Status(Txn&)>& body) {
   BLAZE_RETURN_IF_ERROR(CheckNotInTransaction("Transaction"));
   BLAZE_RETURN_IF_ERROR(CheckWritable("Transaction"));
   std::lock_guard<std::mutex> lock(mu_);
-  BLAZE_RETURN_IF_ERROR(conn_->Exec("BEGIN IMMEDIATE"));
+  BLAZE_RETURN_IF_ERROR(conn_->ExecCached("BEGIN IMMEDIATE"));
   auto rollback = [&] {
-    conn_->Exec("ROLLBACK").IgnoreError();
+    conn_->ExecCached("ROLLBACK").IgnoreError();
     catalog_.Rollback();
     txn_thread_ = std::thread::id();
   };
@@ -350,7 +350,7 @@ Status Database::Impl::RunTransaction(const std::function<Status(Txn&)>& body) {
     throw;
   }
   if (s.ok()) s = impl.Finish();
-  if (s.ok()) s = conn_->Exec("COMMIT");
+  if (s.ok()) s = conn_->ExecCached("COMMIT");
   if (!s.ok()) {
     rollback();
     return s;

@@ -39,28 +39,57 @@ ThreadExecutor::~ThreadExecutor() {
     stop_ = true;
   }
   cv_.notify_all();
-  thread_.join();
+  thread_.join();  // Run returns only when drained and no dispatched task runs
 }
 
 void ThreadExecutor::Post(std::function<void()> task) {
+  std::lock_guard<std::mutex> lock(mu_);
+  tasks_.push_back(std::move(task));
+  // Notified under the lock: a dispatching thread may be the last to touch
+  // the executor before its destructor runs.
+  if (!running_) cv_.notify_one();
+}
+
+void ThreadExecutor::Dispatch(std::function<void()> task) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    tasks_.push_back(std::move(task));
+    if (running_ || !tasks_.empty() || stop_) {
+      tasks_.push_back(std::move(task));
+      if (!running_) cv_.notify_one();
+      return;
+    }
+    running_ = true;
   }
-  cv_.notify_one();
+  // Ours now: run it, and a few of the tasks it caused (an engine's own
+  // follow-ups), rather than waking our thread for them.
+  constexpr int kInlineTasks = 8;
+  for (int n = 0;; ++n) {
+    task();
+    task = nullptr;
+    std::lock_guard<std::mutex> lock(mu_);
+    if (tasks_.empty() || n + 1 >= kInlineTasks) {
+      running_ = false;
+      if (!tasks_.empty() || stop_) cv_.notify_one();
+      return;
+    }
+    task = std::move(tasks_.front());
+    tasks_.pop_front();
+  }
 }
 
 void ThreadExecutor::Run() {
+  std::unique_lock<std::mutex> lock(mu_);
   while (true) {
-    std::function<void()> task;
-    {
-      std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait(lock, [this] { return stop_ || !tasks_.empty(); });
-      if (tasks_.empty()) return;  // stop_ and drained
-      task = std::move(tasks_.front());
-      tasks_.pop_front();
-    }
+    cv_.wait(lock, [this] { return !running_ && (stop_ || !tasks_.empty()); });
+    if (tasks_.empty()) return;  // stop_ and drained
+    std::function<void()> task = std::move(tasks_.front());
+    tasks_.pop_front();
+    running_ = true;
+    lock.unlock();
     task();
+    task = nullptr;
+    lock.lock();
+    running_ = false;
   }
 }
 

@@ -1,8 +1,11 @@
 // in_memory_link.cc — a pair of Links joined in memory.
 //
 // Each end keeps an inbox; Send on one end appends to the other's inbox and
-// posts a delivery task to that end's executor. The shared state is guarded
-// by one mutex; handlers are called without it held.
+// dispatches a delivery task to that end's executor — run at once on the
+// sending thread when that executor is idle (no thread hop), else queued;
+// one delivery is pending per end at most, and it takes the whole inbox.
+// The shared state is guarded by one mutex; handlers and executors are
+// called without it held.
 #include <deque>
 #include <mutex>
 
@@ -31,6 +34,7 @@ struct End {
   Executor* executor = nullptr;
   std::deque<std::string> inbox;
   bool close_pending = false;
+  bool scheduled = false;  // a delivery task is queued or about to be
 };
 
 struct Shared : std::enable_shared_from_this<Shared> {
@@ -39,15 +43,29 @@ struct Shared : std::enable_shared_from_this<Shared> {
   bool closed = false;
   Status close_reason;
 
-  // Posts delivery of everything queued for `side` (caller holds mu).
-  void Schedule(int side) {
+  // Claims the delivery of what is queued for `side` (caller holds mu):
+  // the executor to hand it to, or null when there is none yet (Attach
+  // schedules) or a delivery is already pending (it takes the whole inbox).
+  Executor* Claim(int side) {
     End& e = ends[side];
-    if (e.executor == nullptr) return;
+    if (e.executor == nullptr || e.scheduled) return nullptr;
+    e.scheduled = true;
+    return e.executor;
+  }
+
+  // Hands a claimed delivery to the executor (caller does not hold mu: an
+  // inline delivery runs the handler, which may send on this link).
+  void Schedule(Executor* executor, int side, bool inline_ok) {
+    if (executor == nullptr) return;
     std::weak_ptr<Shared> weak = weak_from_this();
-    e.executor->Post([weak, side] {
-      auto self = weak.lock();
-      if (self) self->Deliver(side);
-    });
+    auto task = [weak, side] {
+      if (auto self = weak.lock()) self->Deliver(side);
+    };
+    if (inline_ok) {
+      executor->Dispatch(std::move(task));
+    } else {
+      executor->Post(std::move(task));
+    }
   }
 
   void Deliver(int side) {
@@ -58,6 +76,7 @@ struct Shared : std::enable_shared_from_this<Shared> {
     {
       std::lock_guard<std::mutex> lock(mu);
       End& e = ends[side];
+      e.scheduled = false;
       handler = e.handler.lock();
       if (!handler) return;
       batch.swap(e.inbox);
@@ -69,38 +88,57 @@ struct Shared : std::enable_shared_from_this<Shared> {
     }
     for (auto& m : batch) handler->OnMessage(std::move(m));
     if (!batch.empty()) {
-      std::lock_guard<std::mutex> lock(mu);
-      if (ends[side].close_pending) Schedule(side);
+      Executor* again = nullptr;
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        if (ends[side].close_pending || !ends[side].inbox.empty()) again = Claim(side);
+      }
+      Schedule(again, side, /*inline_ok=*/false);
     }
     if (notify_close) handler->OnClosed(why);
   }
 };
 
 Status InMemoryLink::Send(std::string message) {
-  std::lock_guard<std::mutex> lock(shared_->mu);
-  if (shared_->closed) return Status::FailedPrecondition("link is closed: " + shared_->close_reason.ToString());
-  int other = 1 - side_;
-  shared_->ends[other].inbox.push_back(std::move(message));
-  shared_->Schedule(other);
+  const int other = 1 - side_;
+  Executor* executor;
+  {
+    std::lock_guard<std::mutex> lock(shared_->mu);
+    if (shared_->closed) return Status::FailedPrecondition("link is closed: " + shared_->close_reason.ToString());
+    shared_->ends[other].inbox.push_back(std::move(message));
+    executor = shared_->Claim(other);
+  }
+  shared_->Schedule(executor, other, /*inline_ok=*/true);
   return Status::Ok();
 }
 
 void InMemoryLink::Close(const Status& why) {
-  std::lock_guard<std::mutex> lock(shared_->mu);
-  if (shared_->closed) return;
-  shared_->closed = true;
-  shared_->close_reason = why;
-  int other = 1 - side_;
-  shared_->ends[other].close_pending = true;
-  shared_->Schedule(other);
+  const int other = 1 - side_;
+  Executor* executor;
+  {
+    std::lock_guard<std::mutex> lock(shared_->mu);
+    if (shared_->closed) return;
+    shared_->closed = true;
+    shared_->close_reason = why;
+    shared_->ends[other].close_pending = true;
+    executor = shared_->Claim(other);
+  }
+  // Posted: Close runs from destructors, where running a handler inline
+  // would be a surprise.
+  shared_->Schedule(executor, other, /*inline_ok=*/false);
 }
 
 void InMemoryLink::Attach(std::shared_ptr<LinkHandler> handler, Executor* executor) {
-  std::lock_guard<std::mutex> lock(shared_->mu);
-  End& e = shared_->ends[side_];
-  e.handler = handler;
-  e.executor = executor;
-  if (!e.inbox.empty() || e.close_pending) shared_->Schedule(side_);
+  Executor* deliver = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(shared_->mu);
+    End& e = shared_->ends[side_];
+    e.handler = handler;
+    e.executor = executor;
+    e.scheduled = false;  // a delivery claimed for an earlier executor finds the new handler, or nothing
+    if (!e.inbox.empty() || e.close_pending) deliver = shared_->Claim(side_);
+  }
+  shared_->Schedule(deliver, side_, /*inline_ok=*/false);
 }
 
 }  // namespace

@@ -4,7 +4,8 @@
 //
 // A Link is one end. Send() queues a message for the other end; messages
 // arrive in order, once, unless the link closes. The receiving engine is
-// told through the LinkHandler it attached, on its own executor.
+// told through the LinkHandler it attached, as a task of its own executor
+// (which may run it on the sending thread: Executor::Dispatch).
 #ifndef BLAZE_SYNC_LINK_H_
 #define BLAZE_SYNC_LINK_H_
 
@@ -37,7 +38,8 @@ class Link {
   virtual void Attach(std::shared_ptr<LinkHandler> handler, Executor* executor) = 0;
 };
 
-// Two connected in-memory ends. A message costs one move and one task post.
+// Two connected in-memory ends. A message costs one move and one task,
+// dispatched: run by the sending thread when the receiver's executor is idle.
 std::pair<std::shared_ptr<Link>, std::shared_ptr<Link>> MakeInMemoryLinkPair();
 
 }  // namespace blaze::sync

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <thread>
 
 #include "store/replica.h"
 #include "sync/messages.h"
@@ -66,9 +67,14 @@ class SyncEngine::Core : public std::enable_shared_from_this<Core> {
   Status Start() {
     BLAZE_ASSIGN_OR_RETURN(local_vv_, DatabaseAccess::GetVersionVector(*db_));
     std::weak_ptr<Core> weak = weak_from_this();
+    Core* self = this;
     Executor* ex = executor_;
-    // Runs under the database lock: only post.
-    hook_ = DatabaseAccess::AddCommitHook(*db_, [weak, ex] {
+    // Runs under the database lock: only post. Our own merges are skipped
+    // (ApplyReady has the vector already and pumps), and while one wake-up
+    // is pending, further commits ride on it: it reads the vector afresh.
+    hook_ = DatabaseAccess::AddCommitHook(*db_, [weak, self, ex] {
+      if (self->applying_on_ == std::this_thread::get_id()) return;
+      if (self->commit_pending_.exchange(true)) return;
       ex->Post([weak] {
         if (auto c = weak.lock()) c->OnLocalCommit();
       });
@@ -99,6 +105,9 @@ class SyncEngine::Core : public std::enable_shared_from_this<Core> {
 
   void Tick() {
     ++tick_;
+    // Commits by other processes (or other handles) on the same file fire no
+    // commit hook here: a tick is where the engine learns of them.
+    if (auto vv = DatabaseAccess::GetVersionVector(*db_); vv.ok()) local_vv_ = std::move(vv).value();
     for (auto& [id, s] : sessions_) {
       if (s.checkpoint_dirty) {
         s.checkpoint_dirty = false;
@@ -174,6 +183,7 @@ class SyncEngine::Core : public std::enable_shared_from_this<Core> {
   }
 
   void OnLocalCommit() {
+    commit_pending_ = false;  // before reading: a commit after this point posts again
     auto vv = DatabaseAccess::GetVersionVector(*db_);
     if (!vv.ok()) return;  // retried on the next commit or tick
     local_vv_ = std::move(vv).value();
@@ -480,12 +490,21 @@ class SyncEngine::Core : public std::enable_shared_from_this<Core> {
 
   Status ApplyReady(Session& s, std::vector<store::Change>& ready) {
     if (ready.empty()) return Status::Ok();
+    applying_on_ = std::this_thread::get_id();
     store::BatchResult r = DatabaseAccess::ApplyBatch(*db_, ready, options_.max_drift_ms);
+    applying_on_ = std::thread::id();
     s.stats.changes_applied += r.applied;
     s.stats.duplicates += r.duplicates;
     for (size_t k = 0; k < r.done; ++k) {
       Seq& mine = local_vv_[ready[k].origin];
       mine = std::max(mine, ready[k].seq);
+    }
+    // What we merged goes on to our other peers (a hub forwards); the
+    // sender is not sent its own changes back (remote_vv has them).
+    if (r.applied > 0) {
+      for (auto& [id, other] : sessions_) {
+        if (&other != &s) Pump(other);
+      }
     }
     if (r.error.ok()) return Status::Ok();
     if (r.error.code() != StatusCode::kFailedPrecondition) return r.error;
@@ -517,6 +536,9 @@ class SyncEngine::Core : public std::enable_shared_from_this<Core> {
 
   Database* db_;
   uint64_t hook_ = 0;
+  // Read by the commit hook on the committing thread, under the database lock.
+  std::atomic<std::thread::id> applying_on_{};  // the thread inside our ApplyBatch
+  std::atomic<bool> commit_pending_{false};     // an OnLocalCommit is posted
   Executor* executor_;
   SyncOptions options_;
   NodeId self_;

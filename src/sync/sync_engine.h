@@ -81,7 +81,9 @@ class SyncEngine {
   uint64_t AddPeer(std::shared_ptr<Link> link);
   // Stops syncing with a peer and closes its link.
   void RemovePeer(uint64_t peer);
-  // Advances the retransmission clock by one tick (call periodically).
+  // Advances the retransmission clock by one tick (call periodically), and
+  // picks up commits made to the file by other processes or handles, which
+  // fire no commit hook in this one.
   void Tick();
   // Stats() from any thread but the executor's own: posts and waits.
   std::vector<PeerStats> StatsFromOutside();
