@@ -4,7 +4,8 @@
 # process with its own key and file. Checks live propagation both ways, that
 # what the policy withholds never reaches a replica *file*, eviction and
 # re-entry across a `where`, refusal of forbidden writes and unknown keys, a
-# policy reload, and recovery from `kill -9` of the owner and of a reader.
+# policy reload, recovery from `kill -9` of the owner and of a reader,
+# `connect --owner`, and the modes of the files created.
 set -uo pipefail
 bin=$1
 work=$(mktemp -d)
@@ -133,6 +134,16 @@ once=$("$bin" connect --group grp --db bugs.blazedb --identity dashboard.key --r
 check "the restarted reader catches up" '"caught_up":true' "$(echo "$once" | grep -o '"caught_up":true')"
 check "it downloads only what it lacked (3 records)" '"records_received":3' "$(echo "$once" | grep -o '"records_received":[0-9]*')"
 check "the replica is a BlazeDB file the CLI reads" 5 "$("$bin" count dashboard.blazedb bugs)"
+
+# The owner can be required by name; files are created owner-only.
+check "--owner naming an unknown app is refused" 3 \
+  "$(code "$bin" connect --group grp --db bugs.blazedb --identity dashboard.key --replica o1.blazedb --owner nobody --once)"
+check "--owner naming another app refuses the real server" 4 \
+  "$(code "$bin" connect --group grp --db bugs.blazedb --identity dashboard.key --replica o2.blazedb --owner stats --once --timeout-ms 1000)"
+check "--owner naming the server connects" '"caught_up":true' \
+  "$("$bin" connect --group grp --db bugs.blazedb --identity dashboard.key --replica o3.blazedb --owner bugtracker --once 2>/dev/null | grep -o '"caught_up":true')"
+check "database and replica files are created 0600" "600 600 600" \
+  "$(stat -c %a bugs.blazedb) $(stat -c %a dashboard.blazedb) $(stat -c %a o3.blazedb)"
 
 kill -TERM "$owner"; wait "$owner" 2>/dev/null
 check "share prints a summary when stopped" 1 "$(grep -c '"stopped":true' owner.out)"

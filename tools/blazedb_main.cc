@@ -171,12 +171,16 @@ int main(int argc, char** argv) {
   share->add_option("--policy", policy_file, "export policy JSON file")->required();
   bool connect_once = false;
   int connect_timeout_ms = 30000;
+  std::string connect_owner;
   auto* connect = app.add_subcommand("connect", "Keep a local replica of a shared database");
   connect->add_option("--group", group_dir, "app group directory")->required();
   connect->add_option("--db", shared_name, "shared database name, e.g. bugs.blazedb")->required();
   connect->add_option("--identity", identity_file, "this app's key file (registered in the group)")->required();
   connect->add_option("--replica", replica_path, "the replica file (created if missing)")->required();
   connect->add_flag("--once", connect_once, "catch up once, then exit");
+  connect->add_option("--owner", connect_owner,
+                      "the app (registered in the group) that must serve the database; default: the first one seen, "
+                      "pinned in the replica");
   connect->add_option("--timeout-ms", connect_timeout_ms, "with --once: give up after this long (default 30000)")
       ->check(IntegerIn(1, kIntMax));
 
@@ -213,7 +217,8 @@ int main(int argc, char** argv) {
   else if (*group_add) s = GroupAdd(group_dir, app_name, public_key);
   else if (*group_list) s = GroupList(group_dir);
   else if (*share) s = Share(db, group_dir, identity_file, policy_file);
-  else if (*connect) s = Connect(group_dir, shared_name, identity_file, replica_path, connect_once, connect_timeout_ms);
+  else if (*connect) s = Connect(group_dir, shared_name, identity_file, replica_path, connect_once, connect_timeout_ms,
+                             connect_owner);
   if (s.ok()) s = FinishOutput();
   if (!s.ok()) return Fail(s.message().empty() ? s.ToString() : s.message(), ExitCodeFor(s));
   return 0;

@@ -93,9 +93,9 @@ sigset_t BlockStopSignals();
 Status Share(const std::string& db, const std::string& group, const std::string& key_file,
              const std::string& policy_file);
 // Keeps a replica of a shared database until interrupted, or (once) until
-// it has caught up.
+// it has caught up. `owner` (may be empty): the app that must serve it.
 Status Connect(const std::string& group, const std::string& db_name, const std::string& key_file,
-               const std::string& replica, bool once, int timeout_ms);
+               const std::string& replica, bool once, int timeout_ms, const std::string& owner);
 // Prunes the change log and purges tombstones (docs/sync-protocol.md); prints
 // what it removed as JSON.
 Status Compact(const std::string& db, int64_t log_horizon_ms, int64_t tombstone_horizon_ms);

@@ -65,11 +65,12 @@ Status Share(const std::string& path, const std::string& group, const std::strin
 }
 
 Status Connect(const std::string& group, const std::string& db_name, const std::string& key_file,
-               const std::string& replica, bool once, int timeout_ms) {
+               const std::string& replica, bool once, int timeout_ms, const std::string& owner) {
   sigset_t signals = BlockStopSignals();
   BLAZE_ASSIGN_OR_RETURN(KeyPair identity, ReadKeyFile(key_file));
   CrossAppOptions options;
   options.log = LogToStderr;
+  options.owner = owner;
   BLAZE_ASSIGN_OR_RETURN(auto shared, ConnectToSharedDB(group, db_name, identity, replica, options));
   auto summary = [&](bool caught_up) {
     SharedReplicaStatus st = shared->status();

@@ -4,8 +4,9 @@
 // interface.
 //
 // Thread safety: one thread may Write while another Reads the same stream;
-// Close may be called from any thread and wakes a blocked Read. Two threads
-// must not Read (or Write) one stream at the same time.
+// Close may be called from any thread and wakes a blocked Read or Write. Two
+// threads must not Read (or Write) one stream at the same time;
+// SetWriteTimeout may be called from any thread.
 #ifndef BLAZE_BYTE_STREAM_H_
 #define BLAZE_BYTE_STREAM_H_
 
@@ -24,8 +25,14 @@ namespace blaze {
 class ByteStream {
  public:
   virtual ~ByteStream() = default;
-  // Writes all of `bytes` (blocking). kIOError once the stream is closed or broken.
+  // Writes all of `bytes` (blocking, at most the write timeout). kIOError once
+  // the stream is closed or broken, or when the timeout ran out (the peer
+  // stopped reading): the stream is then closed, since part of `bytes` may
+  // have been written.
   [[nodiscard]] virtual Status Write(std::string_view bytes) = 0;
+  // Bounds each later Write to `timeout` (zero or less: no bound, the
+  // default). Streams whose writes never wait (in-memory) ignore it.
+  virtual void SetWriteTimeout(std::chrono::milliseconds timeout) { (void)timeout; }
   // Reads 1..`max` bytes into `out`, waiting at most `timeout`. Returns 0 at
   // end of stream (the peer closed), kIOError ("... timed out ...") when the
   // time runs out first.

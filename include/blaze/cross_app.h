@@ -49,7 +49,31 @@ struct CrossAppOptions {
   size_t window = 8;                     // unacknowledged messages per connection at most
   int64_t max_drift_ms = 5 * 60 * 1000;  // remote clocks further ahead are refused
   std::chrono::milliseconds handshake_timeout{5000};
+  // A peer that reads nothing for this long while we send is disconnected
+  // (it reconnects and catches up): no app can hold the other side's threads.
+  std::chrono::milliseconds send_timeout{30000};
+
+  // Limits of the owner (docs/cross-app.md, "Limits"). Connections beyond
+  // them are closed at once; the app retries.
+  size_t max_connections = 64;          // open connections per shared socket (two threads each)
+  size_t max_connections_per_app = 4;   // of them, from one app
+  size_t max_handshakes = 8;            // not yet authenticated, at once (each ends within handshake_timeout)
+  // One message, reassembled (both sides; owner and readers should agree).
+  // The default holds one record of the largest size (kMaxDocumentBytes);
+  // the owner splits its batches to fit, the reader its changes.
+  size_t max_message_size = kMaxDocumentBytes + (size_t{1} << 20);
+  size_t max_changes_per_message = 4096;  // a changes message with more is refused (batch_changes must be <=)
+  // How often the owner re-reads the group registry: an app removed from it
+  // is disconnected within this.
+  std::chrono::milliseconds registry_check_interval{1000};
+
+  // Reader only: the app name (in the group registry) that must serve the
+  // database. Empty: the first registered app that serves it is pinned in
+  // the replica file, and only that key is accepted afterwards.
+  std::string owner;
+
   // Told why a connection failed or a change was refused (may be empty).
+  // Text that came from another app is escaped (no control characters).
   std::function<void(const std::string&)> log;
 };
 
@@ -74,6 +98,7 @@ class CrossAppShare {
   // Replaces the export policy; connected apps get what it grants now (newly
   // visible records arrive, newly hidden ones are evicted) without reconnecting.
   Status SetPolicy(const ExportPolicy& policy);
+  // The open connections, and the last 16 that ended.
   std::vector<CrossAppConnection> Connections() const;
   const std::string& socket_path() const;
 

@@ -24,6 +24,13 @@ namespace blaze {
 inline constexpr int kMaxJsonDepth = 64;
 
 Result<Value> ParseJson(std::string_view text);
+// As ParseJson; with `reject_duplicate_keys`, an object naming a key twice is
+// refused (kInvalidArgument naming the key) instead of the last one winning:
+// for configuration where a second entry could silently widen access.
+struct JsonParseOptions {
+  bool reject_duplicate_keys = false;
+};
+Result<Value> ParseJson(std::string_view text, const JsonParseOptions& options);
 std::string ToJson(const Value& value);
 
 }  // namespace blaze

@@ -44,7 +44,15 @@ struct ChannelOptions {
   std::string node_name;                 // sent in the hello
   std::vector<std::string> capabilities; // sent in the hello
   std::chrono::milliseconds handshake_timeout{5000};
+  // Every write (handshake, Send, a pong, the close frame) must finish within
+  // this, else it fails and the channel closes: a peer that stops reading
+  // cannot hold a sender for longer. Zero: no bound.
+  std::chrono::milliseconds send_timeout{30000};
   size_t max_message_size = 16 << 20;    // reassembled message limit (bytes)
+  // A message (fragmented over several frames) must be complete within this
+  // from its first frame, else Receive fails (kAborted) and the channel
+  // closes, freeing what was received of it. Zero: no limit.
+  std::chrono::milliseconds partial_message_timeout{0};
   uint64_t rekey_after_frames = uint64_t{1} << 20;  // per direction
   uint64_t rekey_after_bytes = uint64_t{1} << 30;   // per direction
   // Told why a handshake or channel failed (the peer is told nothing more
@@ -90,7 +98,10 @@ class SecureChannel {
   // Waits at most `timeout` for the next message. kAborted when the peer
   // closed the channel, its error if it sent one, kCorruption on a bad frame.
   Result<ChannelMessage> Receive(std::chrono::milliseconds timeout);
-  // Sends a close frame (best effort) and closes the stream. Idempotent.
+  // Sends a close frame (best effort: only if no Send is under way, and
+  // waiting at most 50 ms for room) and closes the stream, which makes a Send
+  // or Receive blocked in another thread return. Never waits for a blocked
+  // sender. Idempotent.
   void Close();
   ChannelStats stats() const;
 

@@ -1,6 +1,8 @@
 // hex.cc — see hex.h.
 #include "crypto/hex.h"
 
+#include "crypto/secret.h"
+
 namespace blaze::crypto {
 namespace {
 
@@ -14,14 +16,18 @@ int Nibble(char c) {
 }  // namespace
 
 std::string HexEncode(std::string_view bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
   std::string out;
   out.reserve(bytes.size() * 2);
-  for (unsigned char c : bytes) {
-    out.push_back(kDigits[c >> 4]);
-    out.push_back(kDigits[c & 0xF]);
-  }
+  AppendHex(bytes, &out);
   return out;
+}
+
+void AppendHex(std::string_view bytes, std::string* out) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  for (unsigned char c : bytes) {
+    out->push_back(kDigits[c >> 4]);
+    out->push_back(kDigits[c & 0xF]);
+  }
 }
 
 std::optional<std::string> HexDecode(std::string_view text) {
@@ -30,7 +36,10 @@ std::optional<std::string> HexDecode(std::string_view text) {
   out.reserve(text.size() / 2);
   for (size_t i = 0; i < text.size(); i += 2) {
     int hi = Nibble(text[i]), lo = Nibble(text[i + 1]);
-    if (hi < 0 || lo < 0) return std::nullopt;
+    if (hi < 0 || lo < 0) {
+      WipeString(&out);  // it may hold the first bytes of a key
+      return std::nullopt;
+    }
     out.push_back(static_cast<char>(hi << 4 | lo));
   }
   return out;

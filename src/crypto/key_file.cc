@@ -46,8 +46,11 @@ class Fd {
 }  // namespace
 
 Status WriteKeyFile(const std::string& path, const KeyPair& pair) {
-  std::string text(kMagicLine);
-  text += crypto::HexEncode(pair.private_key.data(), kKeySize);
+  // Built in place, in one allocation: no unwiped copy of the hex is left behind.
+  std::string text;
+  text.reserve(kMagicLine.size() + 2 * kKeySize + 1);
+  text += kMagicLine;
+  crypto::AppendHex(crypto::AsView(pair.private_key.data(), kKeySize), &text);
   text += '\n';
   Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
   if (fd.get() < 0) {

@@ -94,7 +94,7 @@ Result<Registry> ParseRegistry(const std::string& text, const std::string& path)
   auto bad = [&](const std::string& why) {
     return Status::Corruption("app group registry '" + path + "' is malformed: " + why);
   };
-  auto root = ParseJson(text);
+  auto root = ParseJson(text, JsonParseOptions{.reject_duplicate_keys = true});
   if (!root.ok()) return bad(root.status().message());
   if (!root->is_map()) return bad("expected a JSON object");
   for (const auto& [key, unused] : root->as_map()) {

@@ -30,7 +30,9 @@ ChannelOptions CrossAppChannelOptions(const KeyPair& identity, const TrustStore*
   o.trust = trust;
   o.database = "cross-app:" + db_name;
   o.handshake_timeout = options.handshake_timeout;
-  o.max_message_size = 64 << 20;  // a full image chunk of large records
+  o.send_timeout = options.send_timeout;
+  o.partial_message_timeout = options.send_timeout;  // an app cannot park half a message
+  o.max_message_size = options.max_message_size;  // the owner splits what it sends to fit
   if (options.log) o.log = [log = options.log](std::string_view why) { log(std::string(why)); };
   return o;
 }

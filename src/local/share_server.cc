@@ -2,7 +2,12 @@
 //
 // One accept thread; per connected app two threads: `rx` runs the handshake
 // and then receives (the app's hello, its own changes, acks), `tx` does all
-// sending (the channel allows one sender and one receiver at a time).
+// sending (the channel allows one sender and one receiver at a time). The
+// accept thread never waits for a session: closing one shuts its socket down
+// (which wakes a sender blocked on an app that stopped reading, and a
+// handshake under way), `rx` then joins `tx`, and the accept thread joins
+// only sessions whose threads have finished. It also enforces the connection
+// limits and re-reads the group registry, closing sessions of removed apps.
 //
 // What an app receives is a filtered stream of record *states*, not
 // operations: for each batch of changes the app lacks (per origin in seq
@@ -37,8 +42,10 @@
 #include "blaze/byte_stream.h"
 #include "blaze/json.h"
 #include "local/cross_app_common.h"
+#include "local/cross_app_limits.h"
 #include "local/node_binding.h"
 #include "local/origin_alias.h"
+#include "local/shared_stream.h"
 #include "local/write_check.h"
 #include "store/record_state.h"
 #include "store/replica.h"
@@ -63,9 +70,19 @@ class CrossAppShare::Impl {
  private:
   friend struct Session;
   void AcceptLoop();
-  // Quiet once stopping: closing our own connections is not news.
+  // Joins and forgets sessions whose threads have ended (never blocks).
+  void Reap();
+  // Closes sessions of apps no longer in the group registry (or whose key
+  // is now registered under another name).
+  void CheckRegistry();
+  // Whether a new connection fits the limits; logs a refusal now and then.
+  bool HasRoom();
+  // OK unless `app` already has max_connections_per_app other sessions.
+  Status AppHasRoom(const Session* self, const std::string& app);
+  // Quiet once stopping: closing our own connections is not news. What apps
+  // say is escaped: it cannot forge lines of the log.
   void Log(const std::string& what) const {
-    if (options_.log && !stop_) options_.log(what);
+    if (options_.log && !stop_) options_.log(local::EscapeForLog(what));
   }
 
   Database* db_;
@@ -82,11 +99,17 @@ class CrossAppShare::Impl {
   mutable std::mutex mu_;  // guards policy_ and sessions_; never held while calling into db_
   ExportPolicy policy_;
   std::vector<std::shared_ptr<Session>> sessions_;
+  std::deque<CrossAppConnection> ended_;  // the last connections that ended
+  std::chrono::steady_clock::time_point last_refusal_log_{};  // accept thread only
 };
 
 struct CrossAppShare::Impl::Session : std::enable_shared_from_this<Session> {
   Impl* owner;
-  std::unique_ptr<ByteStream> stream;  // until the handshake takes it
+  std::shared_ptr<ByteStream> raw;     // the socket: Close shuts it down at any stage
+  std::unique_ptr<ByteStream> stream;  // a handle on `raw`, until the handshake takes it
+  std::atomic<bool> authenticated{false};  // the handshake succeeded
+  std::atomic<bool> finished{false};       // rx (which joins tx) has ended: joining it cannot block
+  PublicKey peer_key{};                    // under mu, once authenticated
   std::unique_ptr<TrustStore> trust;
   std::unique_ptr<SecureChannel> ch;
   std::thread rx, tx;
@@ -155,17 +178,44 @@ struct CrossAppShare::Impl::Session : std::enable_shared_from_this<Session> {
     cv.notify_one();
   }
 
+  // Never waits for the sender: SecureChannel::Close only tries its send
+  // lock, and shutting the socket down fails a write blocked on an app that
+  // stopped reading (or a handshake under way).
   void Close(const std::string& why) {
+    SecureChannel* c;
+    std::string app;
+    bool first;
     {
       std::lock_guard<std::mutex> l(mu);
-      if (closed) return;
+      first = !closed;
+      // A close without a reason (the sender found the channel already
+      // closed) leaves the reason to the receiver, which says it next.
+      if (!first && (why.empty() || !stats.error.empty())) return;
       closed = true;
       stats.live = false;
       if (stats.error.empty()) stats.error = why;
+      c = ch.get();
+      app = stats.app;
     }
-    cv.notify_all();
-    if (ch) ch->Close();
-    if (!why.empty()) owner->Log("cross-app: connection of '" + stats.app + "' closed: " + why);
+    if (first) {
+      cv.notify_all();
+      if (c) c->Close();
+      if (raw) raw->Close();
+    }
+    if (!why.empty()) owner->Log("cross-app: connection of '" + app + "' closed: " + why);
+  }
+
+  // The sender failed: a channel already closed (by the receiver, or by
+  // Close) is not the reason; anything else (a write that timed out) is.
+  void SenderFailed(const Status& s) {
+    Close(s.code() == StatusCode::kFailedPrecondition ? std::string() : s.ToString());
+  }
+
+  // The end of the rx thread: everything stops, tx is joined.
+  void Finish() {
+    Close("");
+    if (tx.joinable()) tx.join();
+    finished = true;
   }
 
   void Queue(sync::Message m) {
@@ -189,12 +239,15 @@ struct CrossAppShare::Impl::Session : std::enable_shared_from_this<Session> {
       std::lock_guard<std::mutex> l(mu);
       ch = std::move(accepted).value();
       stats.app = ch->peer().identity.name;
+      peer_key = ch->peer().static_key;
       if (closed) {
         ch->Close();
         return;
       }
     }
-    Status s = Admit();
+    authenticated = true;
+    Status s = owner->AppHasRoom(this, stats.app);
+    if (s.ok()) s = Admit();
     if (!s.ok()) {
       local::SendMessage(*ch, sync::ErrorMsg{s.ToString()}).IgnoreError();  // no sender thread yet
       return Close(s.ToString());
@@ -215,7 +268,8 @@ struct CrossAppShare::Impl::Session : std::enable_shared_from_this<Session> {
         Queue(sync::ErrorMsg{msg.status().ToString()});
         return Close(msg.status().ToString());
       }
-      Status st = Handle(*msg);
+      Status st = local::CheckAppMessage(*msg, owner->options_);
+      if (st.ok()) st = Handle(*msg);
       if (!st.ok()) {
         Queue(sync::ErrorMsg{st.ToString()});
         // Let the sender flush the error before the channel goes.
@@ -412,8 +466,8 @@ struct CrossAppShare::Impl::Session : std::enable_shared_from_this<Session> {
         }
       }
       for (auto& m : out) {
-        Status s = local::SendMessage(*ch, m);
-        if (!s.ok()) return Close(s.ToString());
+        Status s = SendControl(std::move(m));
+        if (!s.ok()) return SenderFailed(s);
       }
       {
         std::lock_guard<std::mutex> l(mu);
@@ -423,9 +477,22 @@ struct CrossAppShare::Impl::Session : std::enable_shared_from_this<Session> {
       if (save) DatabaseAccess::SaveCheckpoint(*owner->db_, node, acked).IgnoreError();
       if (pump) {
         Status s = Pump();
-        if (!s.ok()) return Close(s.ToString());
+        if (!s.ok()) return SenderFailed(s);
       }
     }
+  }
+
+  // A queued message; state batches (corrections of refused changes) are
+  // split to fit the app's message limit like every other batch.
+  Status SendControl(sync::Message m) {
+    if (auto* chunk = std::get_if<sync::SnapshotChunk>(&m)) {
+      for (const auto& c : local::SplitStates(std::move(*chunk), SIZE_MAX,
+                                              local::StateBudget(owner->options_.max_message_size))) {
+        BLAZE_RETURN_IF_ERROR(local::SendMessage(*ch, c));
+      }
+      return Status::Ok();
+    }
+    return local::SendMessage(*ch, m);
   }
 
   Status Pump() {
@@ -544,7 +611,12 @@ struct CrossAppShare::Impl::Session : std::enable_shared_from_this<Session> {
       stats.evictions_sent += batch.evictions.size();
     }
     batch.batch = id;
-    return local::SendMessage(*ch, batch);
+    // Split to fit the app's message limit (one record may be as large as a document).
+    for (const auto& chunk : local::SplitStates(std::move(batch), SIZE_MAX,
+                                                local::StateBudget(owner->options_.max_message_size))) {
+      BLAZE_RETURN_IF_ERROR(local::SendMessage(*ch, chunk));
+    }
+    return Status::Ok();
   }
 
   // Every record the app may see, in chunks; the app evicts the rest.
@@ -557,7 +629,6 @@ struct CrossAppShare::Impl::Session : std::enable_shared_from_this<Session> {
     }
     BLAZE_RETURN_IF_ERROR(MarkHeld(all.records));
     const size_t per = sync::kSnapshotChunkRecords;
-    const size_t count = std::max<size_t>(1, (all.records.size() + per - 1) / per);
     uint64_t id;
     {
       std::lock_guard<std::mutex> l(mu);
@@ -569,24 +640,20 @@ struct CrossAppShare::Impl::Session : std::enable_shared_from_this<Session> {
       stats.records_sent += all.records.size();
       ++stats.images_sent;
     }
-    for (size_t i = 0; i < count; ++i) {
-      sync::SnapshotChunk c;
-      c.batch = id;
-      c.index = static_cast<uint32_t>(i);
-      c.count = static_cast<uint32_t>(count);
-      c.vv = snap.vv;
-      c.replace = true;
-      for (size_t k = i * per; k < std::min(all.records.size(), (i + 1) * per); ++k) {
-        c.records.push_back(std::move(all.records[k]));
-      }
+    all.batch = id;
+    all.vv = snap.vv;
+    all.replace = true;
+    // Chunks of at most kSnapshotChunkRecords records, each within the message limit.
+    for (const auto& c :
+         local::SplitStates(std::move(all), per, local::StateBudget(owner->options_.max_message_size))) {
       BLAZE_RETURN_IF_ERROR(local::SendMessage(*ch, c));
     }
     return Status::Ok();
   }
 
+  // Waits for rx, which joins tx (Finish).
   void Join() {
     if (rx.joinable()) rx.join();
-    if (tx.joinable()) tx.join();
   }
 };
 
@@ -612,9 +679,26 @@ Status CrossAppShare::Impl::Start(const ExportPolicy& policy) {
 }
 
 void CrossAppShare::Impl::AcceptLoop() {
+  auto registry_checked = std::chrono::steady_clock::now();
   while (!stop_) {
+    Reap();
+    if (std::chrono::steady_clock::now() - registry_checked >= options_.registry_check_interval) {
+      CheckRegistry();
+      registry_checked = std::chrono::steady_clock::now();
+    }
+    const auto asked = std::chrono::steady_clock::now();
     auto stream = listener_->Accept(std::chrono::milliseconds(100));
-    if (!stream.ok()) continue;  // timed out (or a transient accept error)
+    if (!stream.ok()) {
+      // Timed out, or accept failed (out of descriptors?): then do not spin.
+      if (std::chrono::steady_clock::now() - asked < std::chrono::milliseconds(50)) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+      continue;
+    }
+    if (!HasRoom()) {
+      (*stream)->Close();  // the app sees the connection end and retries later
+      continue;
+    }
     auto trust = local::GroupTrustStore(group_);  // apps added since start are welcome
     if (!trust.ok()) {
       Log("cross-app: cannot read the group registry: " + trust.status().ToString());
@@ -622,23 +706,112 @@ void CrossAppShare::Impl::AcceptLoop() {
     }
     auto s = std::make_shared<Session>();
     s->owner = this;
-    s->stream = std::move(stream).value();
+    s->raw = std::shared_ptr<ByteStream>(std::move(stream).value());
+    s->stream = std::make_unique<local::SharedStream>(s->raw);
     s->trust = std::move(trust).value();
-    std::vector<std::shared_ptr<Session>> ended;
     {
       std::lock_guard<std::mutex> l(mu_);
-      // Forget connections that ended (joined below, outside the lock).
-      std::vector<std::shared_ptr<Session>> live;
-      for (auto& old : sessions_) {
-        std::lock_guard<std::mutex> sl(old->mu);
-        (old->closed ? ended : live).push_back(old);
-      }
-      sessions_ = std::move(live);
       sessions_.push_back(s);
     }
-    for (auto& old : ended) old->Join();
-    s->rx = std::thread([s] { s->RunReceiver(); });
+    s->rx = std::thread([s] {
+      s->RunReceiver();
+      s->Finish();
+    });
   }
+}
+
+void CrossAppShare::Impl::Reap() {
+  std::vector<std::shared_ptr<Session>> done;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    std::vector<std::shared_ptr<Session>> open;
+    for (auto& s : sessions_) {
+      if (!s->finished) {
+        open.push_back(std::move(s));
+        continue;
+      }
+      {
+        std::lock_guard<std::mutex> sl(s->mu);
+        ended_.push_back(s->stats);
+      }
+      if (ended_.size() > 16) ended_.pop_front();
+      done.push_back(std::move(s));
+    }
+    sessions_ = std::move(open);
+  }
+  // Their threads have finished: the joins return at once, and the channels
+  // (with any half-received message) are freed here.
+  for (auto& s : done) s->Join();
+}
+
+void CrossAppShare::Impl::CheckRegistry() {
+  auto apps = group_.Apps();
+  if (!apps.ok()) {
+    Log("cross-app: cannot re-read the group registry: " + apps.status().ToString());
+    return;
+  }
+  std::vector<std::shared_ptr<Session>> all;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    all = sessions_;
+  }
+  for (auto& s : all) {
+    if (!s->authenticated) continue;
+    PublicKey key;
+    std::string name;
+    {
+      std::lock_guard<std::mutex> l(s->mu);
+      if (s->closed) continue;
+      key = s->peer_key;
+      name = s->stats.app;
+    }
+    bool registered = std::any_of(apps->begin(), apps->end(),
+                                  [&](const AppEntry& a) { return a.public_key == key && a.name == name; });
+    if (!registered) s->Close("app '" + name + "' is no longer registered in the app group");
+  }
+}
+
+bool CrossAppShare::Impl::HasRoom() {
+  size_t open = 0, handshaking = 0;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    for (const auto& s : sessions_) {
+      if (s->finished) continue;
+      ++open;
+      if (!s->authenticated) ++handshaking;
+    }
+  }
+  std::string why;
+  if (open >= options_.max_connections) {
+    why = std::to_string(open) + " connections are open (max_connections " +
+          std::to_string(options_.max_connections) + ")";
+  } else if (handshaking >= options_.max_handshakes) {
+    why = std::to_string(handshaking) + " handshakes are under way (max_handshakes " +
+          std::to_string(options_.max_handshakes) + ")";
+  }
+  if (why.empty()) return true;
+  auto now = std::chrono::steady_clock::now();
+  if (now - last_refusal_log_ >= std::chrono::seconds(1)) {  // a flood makes one line a second
+    last_refusal_log_ = now;
+    Log("cross-app: refused a connection: " + why);
+  }
+  return false;
+}
+
+Status CrossAppShare::Impl::AppHasRoom(const Session* self, const std::string& app) {
+  size_t same = 0;
+  std::lock_guard<std::mutex> l(mu_);
+  for (const auto& s : sessions_) {
+    if (s.get() == self || s->finished || !s->authenticated) continue;
+    std::lock_guard<std::mutex> sl(s->mu);
+    if (!s->closed && s->stats.app == app) ++same;
+  }
+  if (same >= options_.max_connections_per_app) {
+    return Status::PermissionDenied("app '" + app + "' already has " + std::to_string(same) +
+                                    " connections open (max_connections_per_app " +
+                                    std::to_string(options_.max_connections_per_app) + ")");
+  }
+  return Status::Ok();
 }
 
 void CrossAppShare::Impl::Stop() {
@@ -650,6 +823,7 @@ void CrossAppShare::Impl::Stop() {
     std::lock_guard<std::mutex> l(mu_);
     all.swap(sessions_);
   }
+  // Closing shuts every socket down, so no session waits on its app.
   for (auto& s : all) s->Close("");
   for (auto& s : all) s->Join();
   listener_.reset();
@@ -688,8 +862,8 @@ Status CrossAppShare::Impl::SetPolicy(const ExportPolicy& policy) {
 }
 
 std::vector<CrossAppConnection> CrossAppShare::Impl::Connections() const {
-  std::vector<CrossAppConnection> out;
   std::lock_guard<std::mutex> l(mu_);
+  std::vector<CrossAppConnection> out(ended_.begin(), ended_.end());
   for (const auto& s : sessions_) {
     std::lock_guard<std::mutex> sl(s->mu);
     out.push_back(s->stats);

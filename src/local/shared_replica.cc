@@ -10,7 +10,9 @@
 // The replica is an ordinary BlazeDB file. Its version vector (persisted with
 // every merge) is the checkpoint: a reconnect sends it in the hello and the
 // owner resumes from there. The grant is kept in the file too, so writes are
-// checked locally even while the owner is not running.
+// checked locally even while the owner is not running, and so is the owner's
+// key (owner_pin.h): an app that is not the pinned owner is refused right
+// after the handshake, before anything is sent or merged.
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
@@ -21,6 +23,9 @@
 
 #include "blaze/byte_stream.h"
 #include "local/cross_app_common.h"
+#include "local/cross_app_limits.h"
+#include "local/owner_pin.h"
+#include "local/shared_stream.h"
 #include "store/replica.h"
 
 namespace blaze {
@@ -37,7 +42,8 @@ class SharedReplica::Impl {
     {
       std::lock_guard<std::mutex> l(mu_);
       stop_ = true;
-      if (ch_) ch_->Close();
+      if (ch_) ch_->Close();       // never waits for a blocked sender
+      if (raw_) raw_->Close();     // also ends a handshake under way
     }
     cv_.notify_all();
     if (conn_.joinable()) conn_.join();
@@ -114,8 +120,9 @@ class SharedReplica::Impl {
 
  private:
   // Quiet once stopping: closing our own channel is not news.
+  // What the owner said is escaped: it cannot forge lines of the log.
   void Log(const std::string& what) {
-    if (options_.log && !stopping_) options_.log(what);
+    if (options_.log && !stopping_) options_.log(local::EscapeForLog(what));
   }
 
   Status InstallGrant(const std::string& json, bool persist) {
@@ -151,6 +158,11 @@ class SharedReplica::Impl {
     return grant->CheckWrite(op.collection, fields);
   }
 
+  void DropRaw() {
+    std::lock_guard<std::mutex> l(mu_);
+    raw_.reset();
+  }
+
   // Sleeps up to `d` unless stopping; false when stopping.
   bool Pause(std::chrono::milliseconds d) {
     std::unique_lock<std::mutex> l(mu_);
@@ -183,7 +195,27 @@ class SharedReplica::Impl {
     BLAZE_ASSIGN_OR_RETURN(auto trust, local::GroupTrustStore(group_));
     auto opts = local::CrossAppChannelOptions(identity_, trust.get(), db_name_, options_);
     opts.log = [this](std::string_view why) { Log(std::string(why)); };
-    BLAZE_ASSIGN_OR_RETURN(std::unique_ptr<SecureChannel> ch, SecureChannel::Connect(opts, std::move(stream)));
+    std::shared_ptr<ByteStream> raw(std::move(stream));
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      if (stop_) return Status::Ok();
+      raw_ = raw;  // the destructor shuts it down, even mid-handshake
+    }
+    auto connected = SecureChannel::Connect(opts, std::make_unique<local::SharedStream>(raw));
+    if (!connected.ok()) {
+      DropRaw();
+      return connected.status();
+    }
+    std::unique_ptr<SecureChannel> ch = std::move(connected).value();
+    // Only the pinned owner (or the one required by name) may serve us:
+    // refused before our hello, our changes or its data cross.
+    Status owner_ok = local::CheckAndPinOwner(*db_, ch->peer(), options_.owner, db_name_);
+    if (!owner_ok.ok()) {
+      ch->Close();
+      DropRaw();
+      Log("cross-app: " + owner_ok.ToString());
+      return owner_ok;
+    }
     BLAZE_ASSIGN_OR_RETURN(VersionVector vv, DatabaseAccess::GetVersionVector(*db_));
     {
       std::lock_guard<std::mutex> l(mu_);
@@ -212,6 +244,7 @@ class SharedReplica::Impl {
     {
       std::lock_guard<std::mutex> l(mu_);
       ch_.reset();
+      raw_.reset();
     }
     if (!why.ok()) Log("cross-app: connection to the owner of '" + db_name_ + "' ended: " + why.ToString());
     return Status::Ok();
@@ -337,6 +370,14 @@ class SharedReplica::Impl {
       if (!changes.ok() || changes->empty()) return true;
       sync::ChangesMsg m;
       m.changes = std::move(changes).value();
+      // Within the owner's limits: changes per message, and message size
+      // (fewer changes while the encoding is too large, at least one).
+      if (m.changes.size() > options_.max_changes_per_message) {
+        m.changes.resize(std::max<size_t>(1, options_.max_changes_per_message));
+      }
+      while (m.changes.size() > 1 && sync::EncodeMessage(m).size() > options_.max_message_size) {
+        m.changes.resize(m.changes.size() / 2);
+      }
       Seq last = m.changes.back().seq;
       size_t n = m.changes.size();
       {
@@ -369,6 +410,7 @@ class SharedReplica::Impl {
   bool stop_ = false;
   bool wake_ = false;
   std::unique_ptr<SecureChannel> ch_;
+  std::shared_ptr<ByteStream> raw_;  // the socket of the connection under way
   bool connected_ = false;
   bool owner_hello_ = false;
   bool applying_ = false;   // a state batch is being merged
@@ -407,6 +449,15 @@ Result<std::unique_ptr<SharedReplica>> ConnectToSharedDB(const std::string& grou
   if (!app.ok()) {
     return Status::PermissionDenied("this app's identity (" + PublicKeyToHex(identity.public_key) +
                                     ") is not registered in the app group '" + group_dir + "'");
+  }
+  if (!options.owner.empty()) {
+    BLAZE_ASSIGN_OR_RETURN(std::vector<AppEntry> apps, group.Apps());
+    bool known = false;
+    for (const auto& a : apps) known = known || a.name == options.owner;
+    if (!known) {
+      return Status::NotFound("the required owner app '" + options.owner + "' is not registered in the app group '" +
+                              group_dir + "'");
+    }
   }
   BLAZE_ASSIGN_OR_RETURN(auto db, Database::Open(Options{}, replica_path));
   auto impl = std::make_unique<SharedReplica::Impl>(std::move(group), identity, db_name, options, *app, std::move(db));

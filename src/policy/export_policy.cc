@@ -232,7 +232,8 @@ Status ValidateExportPolicy(const ExportPolicy& policy) {
 }
 
 Result<ExportPolicy> ParseExportPolicy(std::string_view json) {
-  auto root = ParseJson(json);
+  // A key named twice is refused: a second entry must not silently widen access.
+  auto root = ParseJson(json, JsonParseOptions{.reject_duplicate_keys = true});
   if (!root.ok()) return Error("", root.status().message());
   BLAZE_RETURN_IF_ERROR(ExpectObject(*root, "", "{\"apps\": {...}}"));
   BLAZE_RETURN_IF_ERROR(CheckKeys(root->as_map(), "", {"apps"}));

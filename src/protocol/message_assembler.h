@@ -39,6 +39,11 @@ class MessageAssembler {
   // arrives in the middle of a message.
   Result<std::optional<Message>> Add(const FrameHeader& header, std::string_view body);
   bool in_progress() const { return in_progress_; }
+  // Drops a partial message and frees its memory (the channel failed).
+  void Reset() {
+    in_progress_ = false;
+    partial_ = Message();
+  }
 
  private:
   size_t max_message_size_;

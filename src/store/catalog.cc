@@ -32,6 +32,14 @@ Result<const TableInfo*> Catalog::Find(std::string_view collection) {
   return Remember(collection, std::string(stmt->ColumnText(0)));
 }
 
+Result<const TableInfo*> Catalog::Require(std::string_view collection) {
+  BLAZE_ASSIGN_OR_RETURN(const TableInfo* found, Find(collection));
+  if (found == nullptr) {
+    return Status::Corruption("collection '" + std::string(collection) + "' is listed but has no table");
+  }
+  return found;
+}
+
 Result<const TableInfo*> Catalog::Ensure(std::string_view collection) {
   BLAZE_ASSIGN_OR_RETURN(const TableInfo* found, Find(collection));
   if (found != nullptr) return found;

@@ -32,9 +32,13 @@ class Catalog {
  public:
   explicit Catalog(Connection* conn) : conn_(conn) {}
 
-  // The table of `collection`, or nullptr if it has none yet. The pointer
+  // The table of `collection`, or OK with nullptr if it has none yet (a
+  // collection never written): every caller must handle nullptr. The pointer
   // stays valid until the transaction that created the table rolls back.
   Result<const TableInfo*> Find(std::string_view collection);
+  // The table of a collection that must have one (a name from List()): never
+  // nullptr; kCorruption if the catalog has no table for it.
+  Result<const TableInfo*> Require(std::string_view collection);
   // The table of `collection`, creating it (inside the caller's transaction).
   Result<const TableInfo*> Ensure(std::string_view collection);
   Result<std::vector<std::string>> List();

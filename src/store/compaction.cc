@@ -188,7 +188,7 @@ Result<CompactStats> Database::Impl::Compact(const CompactOptions& options) {
         ") ON CONFLICT(key) DO UPDATE SET value = max(value, excluded.value)"));
     BLAZE_ASSIGN_OR_RETURN(std::vector<std::string> names, catalog_.List());
     for (const auto& name : names) {
-      BLAZE_ASSIGN_OR_RETURN(const store::TableInfo* table, catalog_.Find(name));
+      BLAZE_ASSIGN_OR_RETURN(const store::TableInfo* table, catalog_.Require(name));
       std::vector<std::string> gone;
       std::vector<std::pair<std::string, std::string>> rewritten;
       {
@@ -242,7 +242,7 @@ Result<store::Snapshot> Database::Impl::ReadSnapshot() {
     BLAZE_ASSIGN_OR_RETURN(snap.vv, GetVersionVector());
     BLAZE_ASSIGN_OR_RETURN(std::vector<std::string> names, catalog_.List());
     for (const auto& name : names) {
-      BLAZE_ASSIGN_OR_RETURN(const store::TableInfo* table, catalog_.Find(name));
+      BLAZE_ASSIGN_OR_RETURN(const store::TableInfo* table, catalog_.Require(name));
       BLAZE_ASSIGN_OR_RETURN(auto scan, conn_->PrepareUncached("SELECT id, state FROM " + table->name));
       while (true) {
         BLAZE_ASSIGN_OR_RETURN(bool row, scan->Step());
@@ -318,7 +318,7 @@ Result<size_t> Database::Impl::ApplySnapshot(const store::Snapshot& snapshot, in
     auto names = catalog_.List();
     if (!names.ok()) return rollback(names.status());
     for (const auto& name : *names) {
-      auto table = catalog_.Find(name);
+      auto table = catalog_.Require(name);
       if (!table.ok()) return rollback(table.status());
       std::vector<std::string> gone;
       {

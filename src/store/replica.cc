@@ -218,7 +218,7 @@ Result<std::map<std::string, std::map<std::string, std::string>>> DatabaseAccess
   std::map<std::string, std::map<std::string, std::string>> out;
   BLAZE_ASSIGN_OR_RETURN(std::vector<std::string> names, db.impl_->catalog_.List());
   for (const auto& name : names) {
-    BLAZE_ASSIGN_OR_RETURN(const store::TableInfo* table, db.impl_->catalog_.Find(name));
+    BLAZE_ASSIGN_OR_RETURN(const store::TableInfo* table, db.impl_->catalog_.Require(name));
     BLAZE_ASSIGN_OR_RETURN(auto stmt, db.impl_->conn_->PrepareUncached("SELECT id, state FROM " + table->name));
     auto& coll = out[name];
     while (true) {

@@ -1,6 +1,12 @@
 // sqlite.cc — Status mapping, statements and the statement cache.
 #include "store/sqlite.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
 namespace blaze::store {
 
 Status SqliteStatus(sqlite3* db, int rc, std::string_view what) {
@@ -68,11 +74,25 @@ Result<VersionVector> ReadVersionVector(Statement& stmt) {
 }
 
 Result<std::unique_ptr<Connection>> Connection::Open(const std::string& path, int flags, int busy_timeout_ms) {
+  // A file we create is created 0600 (less if the umask says so) before
+  // SQLite opens it: SQLite would make it 0644, and it gives the -wal and
+  // -shm files the mode of the database file. Existing files keep theirs.
+  bool created = false;
+  if ((flags & SQLITE_OPEN_CREATE) != 0 && !path.empty() && path != ":memory:" && path.rfind("file:", 0) != 0) {
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd >= 0) {
+      ::close(fd);
+      created = true;
+    } else if (errno != EEXIST) {
+      return Status::IOError("cannot create '" + path + "': " + std::strerror(errno));
+    }
+  }
   sqlite3* db = nullptr;
   int rc = sqlite3_open_v2(path.c_str(), &db, flags | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     Status s = SqliteStatus(db, rc, "opening '" + path + "'");
     sqlite3_close_v2(db);
+    if (created) ::unlink(path.c_str());
     return s;
   }
   sqlite3_extended_result_codes(db, 1);

@@ -67,8 +67,10 @@ Result<Frame> ReadHandshakeFrame(FrameReader* reader, std::chrono::steady_clock:
   BLAZE_ASSIGN_OR_RETURN(Frame f, reader->Read(deadline));
   switch (f.header.type) {
     case FrameType::kHandshake:
-      if ((f.header.flags & ~protocol::flag::kFin) != 0 || f.header.stream != 0) {
-        return Status::Corruption("protocol error: handshake frame with flags or a stream set");
+      if (f.header.flags != protocol::flag::kFin || f.header.stream != 0) {
+        return Status::Corruption("protocol error: a handshake frame must have flags = FIN only and stream 0 (a "
+                                  "handshake message is one frame), got flags " +
+                                  std::to_string(f.header.flags) + " and stream " + std::to_string(f.header.stream));
       }
       return f;
     case FrameType::kError:
@@ -154,14 +156,25 @@ Result<HandshakeOutcome> Run(const ChannelOptions& options, bool initiator, Byte
     BLAZE_RETURN_IF_ERROR(SendPlain(stream, FrameType::kHandshake, msg));
     BLAZE_RETURN_IF_ERROR(hs->Split(&out->send, &out->receive));
     progress->keys_ready = true;
-    // The responder answers with a sealed kAccept, or an error.
+    // The responder answers with a sealed kAccept, or a sealed error. Past
+    // message 3 only what the transport key opens counts: a plaintext error
+    // frame here could come from anyone on the path, so it is not taken as
+    // the responder's answer (its code is not believed) but as a failure.
     BLAZE_ASSIGN_OR_RETURN(Frame answer, reader->Read(deadline));
     FrameOpener opener(std::move(out->receive));
     std::string body;
     Status opened = opener.Open(answer, &body);
     if (!opened.ok()) {
-      if (answer.header.type == FrameType::kError) return PeerRefused(answer.body, progress);
+      progress->answered = true;  // say nothing more to a peer that broke the protocol
+      if (answer.header.type == FrameType::kError) {
+        return Status::Corruption("protocol error: the answer to handshake message 3 was an unauthenticated "
+                                  "(plaintext) error frame; expected a sealed accept or error");
+      }
       return opened;
+    }
+    if (answer.header.flags != protocol::flag::kFin || answer.header.stream != 0) {
+      return Status::Corruption("protocol error: the answer to handshake message 3 must have flags = FIN only and "
+                                "stream 0");
     }
     out->receive = std::move(opener.cipher());
     switch (answer.header.type) {

@@ -1,7 +1,9 @@
 // secure_channel.cc — SecureChannel of blaze/secure_channel.h: the handshake
 // (channel_handshake.h), then sealed frames (frame_cipher.h) in both
 // directions. The send side is guarded by send_mu_ (Send, Close and the pong
-// a Receive answers a ping with); the receive side belongs to the thread
+// a Receive answers a ping with); Close only tries that lock, so it never
+// waits behind a sender blocked on a peer that stopped reading, and closing
+// the stream wakes that sender. The receive side belongs to the thread
 // calling Receive. The first receive error is kept: the channel is then
 // closed and every later Receive returns it.
 #include "blaze/secure_channel.h"
@@ -20,6 +22,9 @@ namespace blaze {
 using protocol::FrameHeader;
 using protocol::FrameType;
 
+// How long Close waits for room for its close frame.
+constexpr std::chrono::milliseconds kCloseWriteTimeout{50};
+
 class SecureChannel::Impl {
  public:
   Impl(const ChannelOptions& options, std::unique_ptr<ByteStream> stream, std::unique_ptr<transport::FrameReader> reader,
@@ -30,6 +35,7 @@ class SecureChannel::Impl {
         sealer_(std::move(outcome.send), {options.rekey_after_frames, options.rekey_after_bytes}),
         opener_(std::move(outcome.receive)),
         assembler_(options.max_message_size),
+        partial_timeout_(options.partial_message_timeout),
         peer_(std::move(outcome.peer)),
         hash_(outcome.handshake_hash) {}
 
@@ -58,7 +64,10 @@ class SecureChannel::Impl {
     for (;;) {
       Result<protocol::Frame> frame = reader_->Read(deadline);
       if (!frame.ok()) {
-        if (frame.status().code() == StatusCode::kIOError && !closed_) return frame.status();  // timeout: retryable
+        if (frame.status().code() == StatusCode::kIOError && !closed_) {
+          if (PartialTooOld()) return FailReceive(PartialTooOldStatus());
+          return frame.status();  // timeout: retryable
+        }
         return FailReceive(frame.status());
       }
       std::string plain;
@@ -69,9 +78,14 @@ class SecureChannel::Impl {
       if (frame->header.flags & protocol::flag::kCompressed) {
         return FailReceive(Status::Corruption("protocol error: compressed frame, but compression was not negotiated"));
       }
+      const bool was_partial = assembler_.in_progress();
       Result<std::optional<protocol::Message>> m = assembler_.Add(frame->header, plain);
       if (!m.ok()) return FailReceive(m.status());
-      if (!m->has_value()) continue;
+      if (!m->has_value()) {
+        if (!was_partial) partial_since_ = std::chrono::steady_clock::now();
+        if (PartialTooOld()) return FailReceive(PartialTooOldStatus());  // trickled in too slowly
+        continue;
+      }
       protocol::Message& msg = **m;
       switch (msg.type) {
         case FrameType::kData:
@@ -102,14 +116,17 @@ class SecureChannel::Impl {
 
   void Close() {
     {
-      std::lock_guard<std::mutex> lock(send_mu_);
-      if (!closed_) {
+      std::unique_lock<std::mutex> lock(send_mu_, std::try_to_lock);
+      if (lock.owns_lock() && !closed_) {
         std::string out;
         FrameHeader h;
         h.type = FrameType::kClose;
-        if (sealer_.Seal(h, {}, &out).ok()) stream_->Write(out).IgnoreError();
-        closed_ = true;
+        if (sealer_.Seal(h, {}, &out).ok()) {
+          stream_->SetWriteTimeout(kCloseWriteTimeout);
+          stream_->Write(out).IgnoreError();
+        }
       }
+      closed_ = true;  // a sender holding the lock fails on the closed stream
     }
     stream_->Close();
   }
@@ -127,6 +144,16 @@ class SecureChannel::Impl {
     return sealer_.rekeys();
   }
 
+  // A message begun longer than partial_message_timeout ago is still unfinished.
+  bool PartialTooOld() const {
+    return partial_timeout_.count() > 0 && assembler_.in_progress() &&
+           std::chrono::steady_clock::now() - partial_since_ > partial_timeout_;
+  }
+  Status PartialTooOldStatus() const {
+    return Status::Aborted("the peer left a message unfinished for more than " +
+                           std::to_string(partial_timeout_.count()) + " ms");
+  }
+
   Status FailSend(const Status& s) {
     closed_ = true;
     stream_->Close();
@@ -135,14 +162,14 @@ class SecureChannel::Impl {
   }
 
   Status FailReceive(const Status& s) {
+    assembler_.Reset();  // a message left unfinished is not kept for the channel's lifetime
     if (receive_error_.ok()) {
       receive_error_ = Status(s.code(), "secure channel closed: " + s.message());
       if (log_) log_(receive_error_.ToString());
     }
-    {
-      std::lock_guard<std::mutex> lock(send_mu_);
-      closed_ = true;
-    }
+    // Not under send_mu_: a sender blocked on a peer that stopped reading
+    // holds it; closing the stream is what wakes that sender.
+    closed_ = true;
     stream_->Close();
     return receive_error_;
   }
@@ -154,7 +181,9 @@ class SecureChannel::Impl {
   transport::FrameSealer sealer_;  // guarded by send_mu_
   std::atomic<bool> closed_{false};
   transport::FrameOpener opener_;  // receive thread only
-  protocol::MessageAssembler assembler_;
+  protocol::MessageAssembler assembler_;       // receive thread only
+  std::chrono::milliseconds partial_timeout_;  // 0: none
+  std::chrono::steady_clock::time_point partial_since_;  // when the unfinished message began
   Status receive_error_;
   PeerInfo peer_;
   std::array<uint8_t, 32> hash_;
@@ -168,6 +197,7 @@ namespace {
 Result<std::unique_ptr<SecureChannel::Impl>> Open(const ChannelOptions& options, std::unique_ptr<ByteStream> stream,
                                                   bool initiator) {
   if (stream == nullptr) return Status::InvalidArgument("SecureChannel needs a stream");
+  stream->SetWriteTimeout(options.send_timeout);
   auto reader = std::make_unique<transport::FrameReader>(stream.get());
   BLAZE_ASSIGN_OR_RETURN(transport::HandshakeOutcome outcome,
                          transport::RunHandshake(options, initiator, stream.get(), reader.get()));

@@ -1,8 +1,9 @@
 // unix_stream.cc — the Unix domain socket streams of blaze/byte_stream.h.
 // Reads block in recv(2) with SO_RCVTIMEO so a timeout applies; writes use
-// MSG_NOSIGNAL so a vanished peer is an error, not SIGPIPE. Close() uses shutdown(2) so it
-// wakes a reader blocked in another thread; the descriptor is closed by the
-// destructor.
+// MSG_NOSIGNAL so a vanished peer is an error, not SIGPIPE, and, with a write
+// timeout set, wait for room with poll(2) so a peer that stops reading cannot
+// hold the writer past it. Close() uses shutdown(2) so it wakes a reader or
+// writer blocked in another thread; the descriptor is closed by the destructor.
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -33,14 +34,38 @@ class UnixStream final : public ByteStream {
   ~UnixStream() override { ::close(fd_); }
 
   Status Write(std::string_view bytes) override {
+    const std::chrono::milliseconds timeout{write_timeout_ms_.load()};
+    if (timeout.count() <= 0) {
+      while (!bytes.empty()) {
+        ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return Errno("write to Unix socket");
+        bytes.remove_prefix(static_cast<size_t>(n));
+      }
+      return Status::Ok();
+    }
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
     while (!bytes.empty()) {
-      ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+      ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (n > 0) {
+        bytes.remove_prefix(static_cast<size_t>(n));
+        continue;
+      }
       if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) return Errno("write to Unix socket");
-      bytes.remove_prefix(static_cast<size_t>(n));
+      if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) return Errno("write to Unix socket");
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) {
+        Close();  // part of a frame may be out: the stream is unusable
+        return Status::IOError("write to Unix socket timed out after " + std::to_string(timeout.count()) +
+                               " ms (the peer is not reading)");
+      }
+      pollfd p{fd_, POLLOUT, 0};
+      if (::poll(&p, 1, PollMillis(left)) < 0 && errno != EINTR) return Errno("poll on Unix socket");
     }
     return Status::Ok();
   }
+
+  void SetWriteTimeout(std::chrono::milliseconds timeout) override { write_timeout_ms_ = timeout.count(); }
 
   // One recv(2) per read, blocking with the timeout set as SO_RCVTIMEO,
   // rather than poll(2) and then recv(2): a round trip over the channel makes
@@ -76,6 +101,7 @@ class UnixStream final : public ByteStream {
  private:
   int fd_;
   std::atomic<bool> closed_{false};
+  std::atomic<int64_t> write_timeout_ms_{0};  // <= 0: writes wait for ever
   // The SO_RCVTIMEO in force; only the reading thread touches it.
   std::chrono::milliseconds receive_timeout_{-1};
 };

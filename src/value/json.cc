@@ -21,6 +21,7 @@ using nlohmann::json;
 
 class ValueBuilder final : public nlohmann::json_sax<json> {
  public:
+  explicit ValueBuilder(bool reject_duplicate_keys = false) : reject_duplicate_keys_(reject_duplicate_keys) {}
   bool null() override { return Add(Value()); }
   bool boolean(bool v) override { return Add(Value(v)); }
   bool number_integer(number_integer_t v) override { return Add(Value(static_cast<int64_t>(v))); }
@@ -91,11 +92,16 @@ class ValueBuilder final : public nlohmann::json_sax<json> {
     if (top.is_array()) {
       top.as_array().push_back(std::move(v));
     } else {
-      top.as_map().insert_or_assign(std::move(keys_.back()), std::move(v));
+      auto [it, inserted] = top.as_map().try_emplace(std::move(keys_.back()), std::move(v));
+      if (!inserted) {
+        if (reject_duplicate_keys_) return Fail("duplicate key " + ToJson(Value(it->first)) + " in a JSON object");
+        it->second = std::move(v);
+      }
     }
     return true;
   }
 
+  bool reject_duplicate_keys_;
   std::vector<Value> stack_;
   std::vector<std::string> keys_;
   Value result_;
@@ -220,14 +226,16 @@ void WriteJson(std::string& out, const Value& v) {
 
 }  // namespace
 
-Result<Value> ParseJson(std::string_view text) {
+Result<Value> ParseJson(std::string_view text) { return ParseJson(text, JsonParseOptions{}); }
+
+Result<Value> ParseJson(std::string_view text, const JsonParseOptions& options) {
   // The parser would take a NUL byte for the end of the text and ignore
   // whatever follows; JSON text cannot contain one anywhere.
   if (size_t nul = text.find('\0'); nul != std::string_view::npos) {
     return Status::InvalidArgument("invalid JSON: a NUL byte at offset " + std::to_string(nul) +
                                    " (JSON text cannot contain one; inside a string write \\u0000)");
   }
-  ValueBuilder builder;
+  ValueBuilder builder(options.reject_duplicate_keys);
   bool ok = json::sax_parse(text.begin(), text.end(), &builder, nlohmann::detail::input_format_t::json,
                             /*strict=*/true);
   if (!ok) return Status::InvalidArgument(builder.error().empty() ? "invalid JSON" : builder.error());
