@@ -247,6 +247,13 @@ class SharedReplica::Impl {
       raw_.reset();
     }
     if (!why.ok()) Log("cross-app: connection to the owner of '" + db_name_ + "' ended: " + why.ToString());
+    if (behind_own_history_.exchange(false)) {
+      // No sender runs now: self_ may change. The next connection says hello
+      // under the fresh id, which the owner binds to this app like any new one.
+      auto fresh = DatabaseAccess::RotateNode(*db_, self_);
+      if (!fresh.ok()) return fresh.status();
+      self_ = *fresh;
+    }
     return Status::Ok();
   }
 
@@ -271,6 +278,19 @@ class SharedReplica::Impl {
   Status Handle(sync::Message& msg) {
     if (auto* g = std::get_if<sync::GrantMsg>(&msg)) return InstallGrant(g->policy_json, /*persist=*/true);
     if (auto* h = std::get_if<sync::Hello>(&msg)) {
+      // The owner holding more of our own changes than this file does means
+      // the file was put back from a backup or a copy in place (same inode):
+      // writing on under this node id would reuse seqs the owner already has,
+      // and those changes would never be sent. Continue under a fresh id.
+      BLAZE_ASSIGN_OR_RETURN(VersionVector mine, DatabaseAccess::GetVersionVector(*db_));
+      const NodeId self = self_;
+      if (SeqOf(h->vv, self) > SeqOf(mine, self)) {
+        behind_own_history_ = true;
+        return Status::Aborted("the owner holds changes of this replica's node " + self.ToHex() + " up to seq " +
+                               std::to_string(SeqOf(h->vv, self)) + " but the file only up to " +
+                               std::to_string(SeqOf(mine, self)) +
+                               " (restored from a backup or copied back in place?); continuing under a fresh node id");
+      }
       std::lock_guard<std::mutex> l(mu_);
       owner_hello_ = true;
       owner_vv_ = h->vv;
@@ -397,7 +417,10 @@ class SharedReplica::Impl {
   CrossAppOptions options_;
   std::string app_;
   std::unique_ptr<Database> db_;
-  NodeId self_;
+  // This replica's node id; replaced (only while no connection runs) when
+  // the file turns out to be behind its own history at the owner.
+  std::atomic<NodeId> self_;
+  std::atomic<bool> behind_own_history_{false};
   uint64_t hook_ = 0;
   std::thread conn_;
   std::atomic<bool> stopping_{false};

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <filesystem>
 #include <thread>
 
 #include "blaze/app_group.h"
@@ -246,6 +247,36 @@ TEST_F(CrossAppTest, ARestartedReaderResumesFromItsCheckpoint) {
   EXPECT_TRUE(dash->db().Get("comments", "after").ok());
   EXPECT_EQ(dash->status().records_received, 1u);  // only what it lacked
   EXPECT_EQ(*dash->db().Count("comments"), 302);
+}
+
+TEST_F(CrossAppTest, AReplicaPutBackFromABackupInPlaceLosesNoWrites) {
+  // cp BACKUP REPLICA keeps the inode, so the file cannot tell on open; the
+  // owner's hello shows it holds more of the replica's own changes than the
+  // file. Writing on under that node id would reuse seqs the owner already
+  // has: those writes would never be sent (and --once would say caught up).
+  Share();
+  const std::string path = dir_.File("dash.blazedb");
+  const std::string backup = dir_.File("dash.backup");
+  auto dash = Connect(dash_key_, "dash.blazedb");
+  ASSERT_TRUE(dash->WaitForCatchUp(10s).ok());
+  ASSERT_TRUE(dash->db().Put("comments", "before-backup", J(R"({"text":"1"})")).ok());
+  ASSERT_TRUE(dash->WaitForCatchUp(10s).ok());
+  dash.reset();
+  std::filesystem::copy_file(path, backup);
+  dash = Connect(dash_key_, "dash.blazedb");
+  ASSERT_TRUE(dash->db().Put("comments", "after-backup", J(R"({"text":"2"})")).ok());
+  ASSERT_TRUE(dash->WaitForCatchUp(10s).ok());
+  ASSERT_TRUE(Eventually([&] { return owner_->Get("comments", "after-backup").ok(); }));
+  dash.reset();
+  // The file is closed (no -wal to carry); overwriting keeps its inode.
+  std::filesystem::copy_file(backup, path, std::filesystem::copy_options::overwrite_existing);
+  dash = Connect(dash_key_, "dash.blazedb");
+  ASSERT_TRUE(dash->WaitForCatchUp(10s).ok());
+  ASSERT_TRUE(dash->db().Put("comments", "after-restore", J(R"({"text":"3"})")).ok());
+  ASSERT_TRUE(dash->WaitForCatchUp(10s).ok());
+  EXPECT_TRUE(Eventually([&] { return owner_->Get("comments", "after-restore").ok(); }));
+  // And what the owner holds that the backup lacked comes back to it.
+  EXPECT_TRUE(Eventually([&] { return dash->db().Get("comments", "after-backup").ok(); }));
 }
 
 }  // namespace
