@@ -77,6 +77,32 @@ TEST(WatchTest, DeliversInsertsUpdatesAndDeletesInCommitOrder) {
   EXPECT_EQ(ev[0].origin, db->node_id());
 }
 
+// The watcher polls for the next commit a while after each delivery before
+// it sleeps: commits that land while it polls, and ones after it slept (no
+// spin, the default, a long one), are all delivered once, in order, and
+// closing the database while it polls returns.
+TEST(WatchTest, CommitsWhileTheWatcherSpinsOrSleepsAreAllDelivered) {
+  for (int spin_us : {0, 50, 100000}) {
+    TempDir dir;
+    Options o;
+    o.watch_spin_us = spin_us;
+    auto db = Database::Open(o, dir.File("w.blazedb"));
+    ASSERT_TRUE(db.ok()) << db.status().ToString();
+    Sink sink;
+    auto h = (*db)->Watch("bugs", "", sink.Callback());
+    ASSERT_TRUE(h.ok()) << h.status().ToString();
+    for (int i = 0; i < 100; ++i) {
+      ASSERT_TRUE((*db)->Put("bugs", "a", Value(Value::Map{{"n", Value(i)}})).ok());
+      ASSERT_EQ(sink.WaitFor(i + 1).size(), static_cast<size_t>(i + 1)) << spin_us;
+      if (i % 25 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    auto ev = sink.WaitFor(100);
+    for (int i = 0; i < 100; ++i) EXPECT_EQ(ev[i].doc.Find("n")->as_int(), i) << spin_us;
+    h->Cancel();
+    db->reset();
+  }
+}
+
 TEST(WatchTest, AQueryWatchSeesRecordsEnterAndLeave) {
   TempDir dir;
   auto db = OpenOrDie(dir.File("w.blazedb"));

@@ -1,10 +1,13 @@
 // sync_executor_test.cc — ThreadExecutor's Dispatch: inline on the calling
-// thread when idle, queued otherwise, and tasks never overlap either way.
+// thread when idle, queued otherwise, and tasks never overlap either way;
+// and the bounded spin before its thread sleeps loses no task.
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <future>
+#include <memory>
 #include <thread>
+#include <vector>
 
 #include "sync/executor.h"
 
@@ -72,6 +75,29 @@ TEST(ThreadExecutorTest, TasksQueuedDuringAnInlineTaskAllRun) {
   });
   all.get_future().wait();
   EXPECT_EQ(ran.load(), kFollowUps);
+}
+
+// Tasks posted one after another, each by the task before it's waiter: most
+// land while the thread is still polling after the last one, some after it
+// went to sleep (long spin, none, and the default). Every one runs, in order,
+// on the executor's thread, and the destructor returns while it spins.
+TEST(ThreadExecutorTest, TasksPostedWhileItSpinsOrSleepsAllRunInOrder) {
+  for (auto spin : {std::chrono::microseconds(0), ThreadExecutor::kDefaultSpin, std::chrono::microseconds(100000)}) {
+    auto ex = std::make_unique<ThreadExecutor>(spin);
+    std::vector<int> order;
+    for (int i = 0; i < 200; ++i) {
+      std::promise<std::thread::id> ran;
+      ex->Post([&, i] {
+        order.push_back(i);
+        ran.set_value(std::this_thread::get_id());
+      });
+      EXPECT_NE(ran.get_future().get(), std::this_thread::get_id());
+      if (i % 50 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    ex.reset();  // just ran a task: the thread is polling (100 ms with the long spin)
+    ASSERT_EQ(order.size(), 200u) << spin.count();
+    for (int i = 0; i < 200; ++i) EXPECT_EQ(order[i], i);
+  }
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
 // database.cc — Database: opening, the public entry points, and the Txn facade.
 #include "blaze/database.h"
 
+#include <algorithm>
+#include <chrono>
 #include <cinttypes>
 #include <cstdio>
 
@@ -165,7 +167,8 @@ Result<WatchHandle> Database::Watch(std::string_view collection, std::string_vie
           std::lock_guard<std::mutex> l(impl->mu_);
           return impl->CollectEvents(colls, cursor, out);
         },
-        spec.start_seq, impl_->options_.watch_poll_ms);
+        spec.start_seq, impl_->options_.watch_poll_ms,
+        std::chrono::microseconds(std::max(0, impl_->options_.watch_spin_us)));
   }
   uint64_t id = impl_->watcher_->Add(std::move(spec));
   std::weak_ptr<store::Watcher> weak = impl_->watcher_;

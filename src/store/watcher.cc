@@ -3,10 +3,12 @@
 
 #include <chrono>
 
+#include "store/spin_wait.h"
+
 namespace blaze::store {
 
-Watcher::Watcher(Source source, int64_t cursor, int poll_ms)
-    : source_(std::move(source)), poll_ms_(poll_ms > 0 ? poll_ms : 10), cursor_(cursor) {
+Watcher::Watcher(Source source, int64_t cursor, int poll_ms, std::chrono::microseconds spin)
+    : source_(std::move(source)), poll_ms_(poll_ms > 0 ? poll_ms : 10), spin_(spin), cursor_(cursor) {
   thread_ = std::thread([this] { Run(); });
 }
 
@@ -14,6 +16,7 @@ Watcher::~Watcher() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     stop_ = true;
+    notified_.fetch_add(1, std::memory_order_release);  // ends a spin at once
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
@@ -46,13 +49,19 @@ void Watcher::Notify() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     wake_ = true;
+    notified_.fetch_add(1, std::memory_order_release);
   }
   cv_.notify_all();
 }
 
 void Watcher::Run() {
+  bool busy = false;  // the last round delivered something
   while (true) {
     std::vector<std::string> collections;
+    if (busy && spin_.count() > 0) {
+      uint64_t seen = notified_.load(std::memory_order_acquire);
+      SpinUntil(spin_, [&] { return notified_.load(std::memory_order_acquire) != seen; });
+    }
     {
       std::unique_lock<std::mutex> lock(mu_);
       cv_.wait_for(lock, std::chrono::milliseconds(poll_ms_), [this] { return stop_ || wake_; });
@@ -65,7 +74,8 @@ void Watcher::Run() {
     std::vector<WatchEvent> events;
     // An error here (say, a locked file) is transient: the cursor has not
     // moved, so the next round retries the same changes.
-    if (source_(collections, &cursor_, &events).ok() && !events.empty()) Deliver(events);
+    busy = source_(collections, &cursor_, &events).ok() && !events.empty();
+    if (busy) Deliver(events);
   }
 }
 

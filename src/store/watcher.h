@@ -14,13 +14,20 @@
 // about a record that matched before the change or matches after it —
 // including the delete of a record it was showing.
 //
+// After a round that found events, the thread polls for the next Notify for
+// up to `spin` before it sleeps (a sleeping thread costs 20-30 us to wake on
+// an idle CPU); rounds woken by the poll timer alone do not spin.
+//
 // Thread safety: Add/Remove/Notify may be called from any thread, Remove also
 // from inside a callback. Callbacks run on the watcher thread, one at a time,
 // without any database lock held.
 #ifndef BLAZE_STORE_WATCHER_H_
 #define BLAZE_STORE_WATCHER_H_
 
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -47,7 +54,7 @@ class Watcher {
   // Collects events after *cursor for the listed collections (takes the database lock).
   using Source = std::function<Status(const std::vector<std::string>&, int64_t*, std::vector<WatchEvent>*)>;
 
-  Watcher(Source source, int64_t cursor, int poll_ms);
+  Watcher(Source source, int64_t cursor, int poll_ms, std::chrono::microseconds spin = {});
   ~Watcher();  // stops and joins the thread
 
   struct Spec {
@@ -71,6 +78,8 @@ class Watcher {
 
   Source source_;
   int poll_ms_;
+  std::chrono::microseconds spin_;
+  std::atomic<uint64_t> notified_{0};  // bumped by every Notify, polled while spinning
   std::mutex mu_;  // guards entries_, stop_, wake_
   std::condition_variable cv_;
   std::map<uint64_t, std::shared_ptr<Entry>> entries_;
