@@ -387,7 +387,9 @@ TEST_F(CrossAppRobustnessTest, AnAppCannotForgeLinesInTheOwnersLog) {
   std::lock_guard<std::mutex> l(mu);
   for (const auto& line : lines) {
     for (char c : line) EXPECT_GE(static_cast<unsigned char>(c), 0x20) << line;
-    if (line.find("oops") != std::string::npos) EXPECT_NE(line.find("oops\\ncross-app"), std::string::npos) << line;
+    if (line.find("oops") != std::string::npos) {
+      EXPECT_NE(line.find("oops\\ncross-app"), std::string::npos) << line;
+    }
   }
 }
 
