@@ -22,18 +22,9 @@
 namespace blaze {
 namespace {
 
+using testing::Eventually;
 using testing::J;
 using namespace std::chrono_literals;
-
-template <typename F>
-bool Eventually(F f, std::chrono::milliseconds limit = 10s) {
-  auto end = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < end) {
-    if (f()) return true;
-    std::this_thread::sleep_for(2ms);
-  }
-  return f();
-}
 
 constexpr const char* kPolicy = R"({ "apps": {
     "dashboard": { "collections": {

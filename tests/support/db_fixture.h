@@ -5,8 +5,10 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <chrono>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "blaze/database.h"
@@ -49,6 +51,18 @@ inline std::vector<LogRow> ReadLog(const std::string& path) {
   sqlite3_finalize(st);
   sqlite3_close(db);
   return rows;
+}
+
+// Polls `f` every 2 ms until it holds or `limit` passes; its last answer.
+// For conditions another thread or process brings about.
+template <typename F>
+bool Eventually(F f, std::chrono::milliseconds limit = std::chrono::seconds(10)) {
+  auto end = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < end) {
+    if (f()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return f();
 }
 
 }  // namespace blaze::testing
