@@ -313,8 +313,26 @@ Result<size_t> Database::Impl::ApplySnapshot(const store::Snapshot& snapshot, in
   }
   if (snapshot.replace) {
     // A full image: whatever it does not hold goes.
-    std::set<std::pair<std::string_view, std::string_view>> keep;
+    std::set<std::pair<std::string, std::string>> keep;
     for (const auto& r : snapshot.records) keep.emplace(r.collection, r.id);
+    // Except what this file wrote after the sender read the image (this
+    // node's changes above the image's vector): those changes are on their
+    // way to the sender, which applies them but never sends a replica its
+    // own changes back, so evicting their records here would lose them.
+    {
+      auto own = conn_->PrepareUncached("SELECT ops FROM blaze_changes WHERE origin = ? AND seq > ?");
+      if (!own.ok()) return rollback(own.status());
+      (*own)->BindInt(1, static_cast<int64_t>(node->node.value));
+      (*own)->BindInt(2, static_cast<int64_t>(SeqOf(snapshot.vv, node->node)));
+      while (true) {
+        auto row = (*own)->Step();
+        if (!row.ok()) return rollback(row.status());
+        if (!*row) break;
+        auto ops = store::DecodeOps((*own)->ColumnBlob(0));
+        if (!ops.ok()) return rollback(ops.status());
+        for (const auto& op : *ops) keep.emplace(op.collection, op.id);
+      }
+    }
     auto names = catalog_.List();
     if (!names.ok()) return rollback(names.status());
     for (const auto& name : *names) {
@@ -329,7 +347,7 @@ Result<size_t> Database::Impl::ApplySnapshot(const store::Snapshot& snapshot, in
           if (!row.ok()) return rollback(row.status());
           if (!*row) break;
           std::string_view id = (*scan)->ColumnText(0);
-          if (!keep.count({name, id})) gone.emplace_back(id);
+          if (!keep.count({name, std::string(id)})) gone.emplace_back(id);
         }
       }
       for (const auto& id : gone) {
