@@ -147,7 +147,14 @@ Result<CompactStats> Database::Impl::Compact(const CompactOptions& options) {
     BLAZE_ASSIGN_OR_RETURN(auto old, conn_->Prepare(
         "SELECT coalesce(max(seq), 0) FROM blaze_changes WHERE origin = ? AND hlc < ?"));
     BLAZE_ASSIGN_OR_RETURN(auto del, conn_->Prepare("DELETE FROM blaze_changes WHERE origin = ? AND seq <= ?"));
+    // A cross-app replica (a file with a write scope) sends its own changes
+    // to its owner only from this log and keeps no checkpoint of what the
+    // owner acknowledged: its own changes are never pruned.
+    BLAZE_RETURN_IF_ERROR(LoadWriteScope());
+    BLAZE_ASSIGN_OR_RETURN(store::NodeRow self, store::ReadNodeRow(*conn_));
+    const bool keep_own = scope_.has_value();
     for (const auto& [origin, seq] : vv) {
+      if (keep_own && origin == self.node) continue;
       Seq target = std::min(seq, floor[origin]);
       if (prune_all) {
         target = seq;

@@ -349,19 +349,13 @@ TEST_F(CrossAppTest, ACopiedReplicaKeepsItsOwnOfflineWriteAcrossTheFullImage) {
   EXPECT_TRUE(Eventually([&] { return second->db().Get("comments", "in-copy").ok(); }, 3s));
 }
 
-// KNOWN DEFECT, not fixed (disabled: fails on main as of 785a666; found by
-// the attack round: `blazedb put dash.db ...; blazedb compact dash.db;
-// blazedb connect ... --once` never delivers the write, and connect fails
-// "not caught up" after its timeout, on every later run too). A replica
-// keeps no checkpoint for its owner, so compaction on it knows no peer and
-// prunes every change of its own log, the ones the owner has not received
-// included (src/store/compaction.cc); the reader sends its own changes
-// only from the log (shared_replica.cc, PumpOwnChanges: ChangesAfter finds
-// nothing) and the owner accepts only changes, never snapshots, from an
-// app. Fixing it needs the reader to keep a checkpoint of what the owner
-// acknowledged (a write per ack on the reader's hot path) or compaction to
-// keep a replica's own unacknowledged changes.
-TEST_F(CrossAppTest, DISABLED_CompactingAReplicaLosesNoWriteTheOwnerHasNotReceived) {
+// Found by the attack round: `blazedb put dash.db ...; blazedb compact
+// dash.db; blazedb connect ... --once` never delivered the write (connect
+// failed "not caught up" on every later run). A replica sends its own
+// changes only from its log and keeps no checkpoint for its owner, so
+// compaction knew no peer and pruned them; it now never prunes a replica's
+// own changes.
+TEST_F(CrossAppTest, CompactingAReplicaLosesNoWriteTheOwnerHasNotReceived) {
   Share();
   auto dash = Connect(dash_key_, "dash.blazedb");
   ASSERT_TRUE(dash->WaitForCatchUp(10s).ok());
