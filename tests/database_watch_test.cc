@@ -233,6 +233,55 @@ TEST(WatchTest, AWatchOnAnotherHandleSeesChangesAfterCompaction) {
   EXPECT_EQ(ev[1].id, "d");
 }
 
+// KNOWN DEFECT, not fixed (disabled: fails on main as of 785a666; found by
+// the attack round with two CLI processes: `blazedb watch` running while
+// `blazedb put ...; blazedb compact` run beside it lost 5 of 15 events).
+// A watch on another handle or process reads other writers' changes from
+// the log (effects column) by local_seq; compaction prunes log entries it
+// has not read yet — by default every acknowledged change, and with no
+// known peer that is every change — so their events are never delivered.
+// The local_seq floor (on-disk-format.md "Change log") only keeps numbers
+// from repeating. Fixing it needs compaction to keep entries a live
+// watcher has not read (watchers in other processes are not known to the
+// compactor), or the watcher to notice the gap and re-read the collection.
+// Made deterministic here by holding the watcher in a callback.
+TEST(WatchTest, DISABLED_AWatchOnAnotherHandleLosesNoChangeCompactedBeforeItReadIt) {
+  TempDir dir;
+  auto writer = OpenOrDie(dir.File("w.blazedb"));
+  auto watcher = OpenOrDie(dir.File("w.blazedb"));
+  std::mutex mu;
+  std::condition_variable cv;
+  bool inside = false, release = false;
+  Sink sink;
+  auto collect = sink.Callback();
+  auto h = watcher->Watch("bugs", "", [&](const ChangeEvent& e) {
+    collect(e);
+    std::unique_lock<std::mutex> l(mu);
+    if (e.id != "first") return;
+    inside = true;
+    cv.notify_all();
+    cv.wait(l, [&] { return release; });
+  });
+  ASSERT_TRUE(h.ok());
+  ASSERT_TRUE(writer->Put("bugs", "first", J("{}")).ok());
+  {
+    std::unique_lock<std::mutex> l(mu);
+    ASSERT_TRUE(cv.wait_for(l, std::chrono::seconds(10), [&] { return inside; }));
+  }
+  ASSERT_TRUE(writer->Put("bugs", "pruned", J("{}")).ok());
+  ASSERT_TRUE(writer->Compact().ok());  // default options: no peers, the whole log goes
+  ASSERT_TRUE(writer->Put("bugs", "after", J("{}")).ok());
+  {
+    std::lock_guard<std::mutex> l(mu);
+    release = true;
+  }
+  cv.notify_all();
+  auto ev = sink.WaitFor(3);
+  std::vector<std::string> ids;
+  for (const auto& e : ev) ids.push_back(e.id);
+  EXPECT_EQ(ids, (std::vector<std::string>{"first", "pruned", "after"}));
+}
+
 TEST(WatchTest, ABadQueryIsRefused) {
   TempDir dir;
   auto db = OpenOrDie(dir.File("w.blazedb"));

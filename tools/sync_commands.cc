@@ -187,7 +187,8 @@ Status Sync(const std::vector<std::string>& paths) {
     reason = missing;
   } else if (!SameStates(digests)) {
     reason = "the version vectors are equal but the records differ (state_digest): two different changes share an "
-             "(origin, seq), written by a copied or restored database file before it noticed";
+             "(origin, seq), written by a copied or restored database file before it noticed, or a compaction "
+             "purged a deletion's tombstone (--tombstone-horizon-ms) before this peer received the deletion";
   }
   converged = reason.empty();
   Value::Map summary{{"converged", Value(converged)}, {"databases", Value(std::move(dbs))}};

@@ -147,7 +147,14 @@ Result<CompactStats> Database::Impl::Compact(const CompactOptions& options) {
     BLAZE_ASSIGN_OR_RETURN(auto old, conn_->Prepare(
         "SELECT coalesce(max(seq), 0) FROM blaze_changes WHERE origin = ? AND hlc < ?"));
     BLAZE_ASSIGN_OR_RETURN(auto del, conn_->Prepare("DELETE FROM blaze_changes WHERE origin = ? AND seq <= ?"));
+    // A cross-app replica (a file with a write scope) sends its own changes
+    // to its owner only from this log and keeps no checkpoint of what the
+    // owner acknowledged: its own changes are never pruned.
+    BLAZE_RETURN_IF_ERROR(LoadWriteScope());
+    BLAZE_ASSIGN_OR_RETURN(store::NodeRow self, store::ReadNodeRow(*conn_));
+    const bool keep_own = scope_.has_value();
     for (const auto& [origin, seq] : vv) {
+      if (keep_own && origin == self.node) continue;
       Seq target = std::min(seq, floor[origin]);
       if (prune_all) {
         target = seq;
@@ -313,8 +320,26 @@ Result<size_t> Database::Impl::ApplySnapshot(const store::Snapshot& snapshot, in
   }
   if (snapshot.replace) {
     // A full image: whatever it does not hold goes.
-    std::set<std::pair<std::string_view, std::string_view>> keep;
+    std::set<std::pair<std::string, std::string>> keep;
     for (const auto& r : snapshot.records) keep.emplace(r.collection, r.id);
+    // Except what this file wrote after the sender read the image (this
+    // node's changes above the image's vector): those changes are on their
+    // way to the sender, which applies them but never sends a replica its
+    // own changes back, so evicting their records here would lose them.
+    {
+      auto own = conn_->PrepareUncached("SELECT ops FROM blaze_changes WHERE origin = ? AND seq > ?");
+      if (!own.ok()) return rollback(own.status());
+      (*own)->BindInt(1, static_cast<int64_t>(node->node.value));
+      (*own)->BindInt(2, static_cast<int64_t>(SeqOf(snapshot.vv, node->node)));
+      while (true) {
+        auto row = (*own)->Step();
+        if (!row.ok()) return rollback(row.status());
+        if (!*row) break;
+        auto ops = store::DecodeOps((*own)->ColumnBlob(0));
+        if (!ops.ok()) return rollback(ops.status());
+        for (const auto& op : *ops) keep.emplace(op.collection, op.id);
+      }
+    }
     auto names = catalog_.List();
     if (!names.ok()) return rollback(names.status());
     for (const auto& name : *names) {
@@ -329,7 +354,7 @@ Result<size_t> Database::Impl::ApplySnapshot(const store::Snapshot& snapshot, in
           if (!row.ok()) return rollback(row.status());
           if (!*row) break;
           std::string_view id = (*scan)->ColumnText(0);
-          if (!keep.count({name, id})) gone.emplace_back(id);
+          if (!keep.count({name, std::string(id)})) gone.emplace_back(id);
         }
       }
       for (const auto& id : gone) {

@@ -28,7 +28,9 @@ struct Snapshot {
   std::vector<SnapshotRecord> records;
   // Filtered streams (cross-app replicas) also carry records to drop
   // locally — evicted, not deleted: no tombstone, nothing logged as a change
-  // — and full images: with `replace`, every row not in `records` is evicted.
+  // — and full images: with `replace`, every row not in `records` is evicted,
+  // except the records of this file's own changes above `vv` (written after
+  // the sender read the image; the sender never sends them back).
   // Evictions apply before the records merge, so a record both evicted and
   // sent ends as exactly the sent state (whatever the local stamps).
   std::vector<std::pair<std::string, std::string>> evictions;  // (collection, id)
