@@ -35,6 +35,24 @@ TEST(WriteScopeTest, EncodesAndDecodes) {
             StatusCode::kCorruption);
 }
 
+TEST(WriteScopeTest, ADeleteIsRefusedWhereSomeFieldsAreNotWritable) {
+  // A delete removes every field of the record, the unwritable ones too.
+  testing::TempDir dir;
+  auto db = testing::OpenOrDie(dir.File("r.blazedb"));
+  ASSERT_TRUE(db->Put("comments", "c1", J(R"({"text":"a","secret":"s"})")).ok());
+  ASSERT_TRUE(db->Put("notes", "n1", J(R"({"title":"t","body":"b"})")).ok());
+  ASSERT_TRUE(db->Put("free", "f1", J(R"({"any":1})")).ok());
+  store::WriteScope scope = CommentsOnly();
+  scope.collections.emplace("free", store::WriteScope::Collection{});
+  ASSERT_TRUE(DatabaseAccess::SetWriteScope(*db, &scope).ok());
+  Status s = db->Delete("comments", "c1");
+  EXPECT_EQ(s.code(), StatusCode::kPermissionDenied);
+  EXPECT_NE(s.message().find("cannot be deleted"), std::string::npos) << s.message();
+  EXPECT_EQ(db->Delete("notes", "n1").code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(*(*db->Get("comments", "c1")).Find("secret"), Value("s"));
+  EXPECT_TRUE(db->Delete("free", "f1").ok());
+}
+
 TEST(WriteScopeTest, HoldsOnEveryHandleOfTheFile) {
   testing::TempDir dir;
   auto a = testing::OpenOrDie(dir.File("r.blazedb"));

@@ -155,6 +155,7 @@ class SharedReplica::Impl {
     } else if (op.type == store::Op::Type::kUnset) {
       fields = op.names;
     }
+    if (op.type == store::Op::Type::kDelete) return grant->CheckDelete(op.collection);
     return grant->CheckWrite(op.collection, fields);
   }
 

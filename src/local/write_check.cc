@@ -19,7 +19,8 @@ Status CheckAppWrite(const policy::AppPolicy& policy, const store::Change& chang
     } else if (op.type == store::Op::Type::kUnset) {
       fields = op.names;
     }
-    BLAZE_RETURN_IF_ERROR(policy.CheckWrite(op.collection, fields));
+    BLAZE_RETURN_IF_ERROR(op.type == store::Op::Type::kDelete ? policy.CheckDelete(op.collection)
+                                                               : policy.CheckWrite(op.collection, fields));
     auto key = std::make_pair(op.collection, op.id);
     auto it = touched.find(key);
     if (it == touched.end()) {

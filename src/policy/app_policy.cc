@@ -117,6 +117,17 @@ Status AppPolicy::CheckWrite(std::string_view collection, const std::vector<std:
   return Status::Ok();
 }
 
+Status AppPolicy::CheckDelete(std::string_view collection) const {
+  BLAZE_RETURN_IF_ERROR(CheckWrite(collection, {}));
+  const Rule* r = Find(collection);
+  if (r->include_only || !r->fields.empty()) {
+    return Status::PermissionDenied("app " + Quote(app_) + " may not delete records of collection " +
+                                    Quote(collection) + ": the export policy withholds fields of it from the app, "
+                                    "and a delete would remove those too");
+  }
+  return Status::Ok();
+}
+
 Status AppPolicy::CheckWriteRow(std::string_view collection, std::string_view id, const Value* before,
                                 const Value* after) const {
   const Rule* r = Find(collection);

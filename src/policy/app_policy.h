@@ -71,6 +71,11 @@ class AppPolicy {
   // granted read-write, and every field must travel (a field the app cannot
   // see, it cannot write either).
   Status CheckWrite(std::string_view collection, const std::vector<std::string>& fields) const;
+  // OK if the app may delete records of `collection`: CheckWrite's rules,
+  // and the grant must withhold no field of it — a delete takes every field
+  // of the record, the withheld ones too. Refused whatever the record holds,
+  // so the refusal tells nothing about fields the app cannot see.
+  Status CheckDelete(std::string_view collection) const;
 
   // Row-level check of a write to record `id`: `before` is the record as the
   // owner holds it (nullptr if absent or deleted), `after` the record the

@@ -24,6 +24,11 @@ Status WriteScope::Check(const Op& op) const {
     for (const auto& [name, v] : op.fields) BLAZE_RETURN_IF_ERROR(check(name));
   } else if (op.type == Op::Type::kUnset) {
     for (const auto& name : op.names) BLAZE_RETURN_IF_ERROR(check(name));
+  } else if (c.include_only || !c.fields.empty()) {
+    // A delete takes every field, the ones not writable here too.
+    return Status::PermissionDenied("records of collection '" + op.collection +
+                                    "' cannot be deleted in this file: some of their fields are not writable (" + by +
+                                    ")");
   }
   return Status::Ok();
 }

@@ -313,6 +313,24 @@ TEST(AppPolicyTest, CheckWriteRefusesWhatIsNotWritable) {
   EXPECT_EQ(StatusCodeName(StatusCode::kPermissionDenied), "permission denied");
 }
 
+TEST(AppPolicyTest, CheckDeleteRefusesWhereTheGrantWithholdsFields) {
+  // A delete takes every field of a record, withheld ones included.
+  auto json = R"({"apps": {"dashboard": {"collections": {
+      "bugs": {"access": "read"},
+      "comments": {"access": "read-write", "fields": {"exclude": ["moderation"]}},
+      "tasks": {"access": "read-write", "fields": {"include": ["title", "done"]}},
+      "notes": {"access": "read-write"}}}}})";
+  auto dash = CompileOrDie(json, "dashboard");
+  EXPECT_TRUE(dash->CheckDelete("notes").ok());
+  Status s = dash->CheckDelete("comments");
+  EXPECT_EQ(s.code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(s.message(), "app 'dashboard' may not delete records of collection 'comments': the export policy "
+                         "withholds fields of it from the app, and a delete would remove those too");
+  EXPECT_EQ(dash->CheckDelete("tasks").code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(dash->CheckDelete("bugs").code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(dash->CheckDelete("secrets").code(), StatusCode::kPermissionDenied);
+}
+
 TEST(AppPolicyTest, CheckWriteRowKeepsWritesInsideWhere) {
   auto p = CompileOrDie(
       R"({"apps": {"*": {"collections": {"notes": {"access": "read-write", "where": "owner == $app"}}}}})", "ann");
