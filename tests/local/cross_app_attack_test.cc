@@ -13,6 +13,7 @@
 #include "store/record_state.h"
 #include "store/replica.h"
 #include "support/db_fixture.h"
+#include "support/group_fixture.h"
 #include "support/hostile_app.h"
 
 namespace blaze {
@@ -31,13 +32,11 @@ class CrossAppAttackTest : public ::testing::Test {
  protected:
   void SetUp() override {
     group_ = dir_.File("group");
-    ASSERT_TRUE(AppGroup::Init(group_).ok());
-    auto g = AppGroup::Open(group_);
-    for (auto [name, key] : {std::pair{"bugtracker", &owner_key_}, {"dashboard", &dash_key_}, {"stats", &stats_key_},
-                            {"viewer", &viewer_key_}}) {
-      *key = *GenerateKeyPair();
-      ASSERT_TRUE(g->AddApp(name, key->public_key).ok());
-    }
+    ASSERT_TRUE(testing::MakeGroup(group_, {{"bugtracker", &owner_key_},
+                                            {"dashboard", &dash_key_},
+                                            {"stats", &stats_key_},
+                                            {"viewer", &viewer_key_}})
+                    .ok());
     owner_ = testing::OpenOrDie(dir_.File("bugs.blazedb"));
     ASSERT_TRUE(owner_->Put("comments", "by-owner", J(R"({"text":"o"})")).ok());
     auto s = EnableCrossAppSync(*owner_, group_, owner_key_, *ParseExportPolicy(kPolicy));

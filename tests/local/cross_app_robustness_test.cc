@@ -21,6 +21,7 @@
 #include "local/cross_app_common.h"
 #include "store/replica.h"
 #include "support/db_fixture.h"
+#include "support/group_fixture.h"
 #include "support/hostile_app.h"
 #include "sync/messages.h"
 
@@ -41,12 +42,9 @@ class CrossAppRobustnessTest : public ::testing::Test {
  protected:
   void SetUp() override {
     group_ = dir_.File("group");
-    ASSERT_TRUE(AppGroup::Init(group_).ok());
-    auto g = AppGroup::Open(group_);
-    for (auto [name, key] : {std::pair{"bugtracker", &owner_key_}, {"dashboard", &dash_key_}, {"stats", &stats_key_}}) {
-      *key = *GenerateKeyPair();
-      ASSERT_TRUE(g->AddApp(name, key->public_key).ok());
-    }
+    ASSERT_TRUE(
+        testing::MakeGroup(group_, {{"bugtracker", &owner_key_}, {"dashboard", &dash_key_}, {"stats", &stats_key_}})
+            .ok());
     owner_ = testing::OpenOrDie(dir_.File("bugs.blazedb"));
     policy_ = *ParseExportPolicy(kPolicy);
   }

@@ -14,6 +14,7 @@
 #include "store/record_state.h"
 #include "store/replica.h"
 #include "support/db_fixture.h"
+#include "support/group_fixture.h"
 #include "support/hostile_app.h"
 
 namespace blaze {
@@ -38,13 +39,11 @@ class CrossAppSecurityTest : public ::testing::Test {
  protected:
   void SetUp() override {
     group_ = dir_.File("group");
-    ASSERT_TRUE(AppGroup::Init(group_).ok());
-    auto g = AppGroup::Open(group_);
-    for (auto [name, key] : {std::pair{"bugtracker", &owner_key_}, {"dashboard", &dash_key_}, {"stats", &stats_key_},
-                            {"viewer", &viewer_key_}}) {
-      *key = *GenerateKeyPair();
-      ASSERT_TRUE(g->AddApp(name, key->public_key).ok());
-    }
+    ASSERT_TRUE(testing::MakeGroup(group_, {{"bugtracker", &owner_key_},
+                                            {"dashboard", &dash_key_},
+                                            {"stats", &stats_key_},
+                                            {"viewer", &viewer_key_}})
+                    .ok());
     owner_ = testing::OpenOrDie(dir_.File("bugs.blazedb"));
     ASSERT_TRUE(owner_->Put("bugs", "m1", J(R"({"title":"crash","team":"mobile"})")).ok());
     ASSERT_TRUE(owner_->Put("comments", "c1", J(R"({"text":"seen"})")).ok());

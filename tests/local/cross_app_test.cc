@@ -18,6 +18,7 @@
 #include "blaze/trust_store.h"
 #include "store/replica.h"
 #include "support/db_fixture.h"
+#include "support/group_fixture.h"
 
 namespace blaze {
 namespace {
@@ -36,12 +37,9 @@ class CrossAppTest : public ::testing::Test {
  protected:
   void SetUp() override {
     group_ = dir_.File("group");
-    ASSERT_TRUE(AppGroup::Init(group_).ok());
-    auto g = AppGroup::Open(group_);
-    for (auto [name, key] : {std::pair{"bugtracker", &owner_key_}, {"dashboard", &dash_key_}, {"stats", &stats_key_}}) {
-      *key = *GenerateKeyPair();
-      ASSERT_TRUE(g->AddApp(name, key->public_key).ok());
-    }
+    ASSERT_TRUE(
+        testing::MakeGroup(group_, {{"bugtracker", &owner_key_}, {"dashboard", &dash_key_}, {"stats", &stats_key_}})
+            .ok());
     owner_ = testing::OpenOrDie(dir_.File("bugs.blazedb"));
     ASSERT_TRUE(owner_->Put("bugs", "m1", J(R"({"title":"crash","team":"mobile","internalNotes":"ssh key"})")).ok());
     ASSERT_TRUE(owner_->Put("bugs", "w1", J(R"({"title":"css","team":"web","internalNotes":"x"})")).ok());
