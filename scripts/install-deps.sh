@@ -6,6 +6,7 @@ set -euo pipefail
 packages=(
   g++ cmake ninja-build ccache pkg-config
   libsqlite3-dev libssl-dev nlohmann-json3-dev libcli11-dev
+  libboost1.74-dev           # Boost.Beast + Asio (header-only here), the net layer only
   libgtest-dev libgmock-dev libbenchmark-dev librapidcheck-dev
   clang libclang-rt-14-dev   # libFuzzer targets
 )

@@ -1,7 +1,7 @@
 // byte_stream.h — the byte-stream interface a SecureChannel runs over, and
 // the streams BlazeDB provides: an in-memory pair (tests, in-process links)
-// and Unix domain sockets. A WebSocket transport will implement the same
-// interface.
+// and Unix domain sockets. The WebSocket client stream (blaze/net.h)
+// implements the same interface.
 //
 // Thread safety: one thread may Write while another Reads the same stream;
 // Close may be called from any thread and wakes a blocked Read or Write. Two
