@@ -1,6 +1,7 @@
-// secure_channel.cc — SecureChannel of blaze/secure_channel.h: the handshake
-// (channel_handshake.h), then sealed frames (frame_cipher.h) in both
-// directions. The send side is guarded by send_mu_ (Send, Close and the pong
+// secure_channel.cc — SecureChannel of blaze/secure_channel.h: a blocking
+// driver of the sans-IO channel core (channel_core.h): the handshake
+// (channel_handshake.h), then a FrameSender and a FrameReceiver over the
+// stream. The send side is guarded by send_mu_ (Send, Close and the pong
 // a Receive answers a ping with); Close only tries that lock, so it never
 // waits behind a sender blocked on a peer that stopped reading, and closing
 // the stream wakes that sender. The receive side belongs to the thread
@@ -11,10 +12,8 @@
 #include <atomic>
 #include <mutex>
 
-#include "protocol/hello.h"
-#include "protocol/message_assembler.h"
+#include "transport/channel_core.h"
 #include "transport/channel_handshake.h"
-#include "transport/frame_cipher.h"
 #include "transport/frame_reader.h"
 
 namespace blaze {
@@ -32,9 +31,8 @@ class SecureChannel::Impl {
       : log_(options.log),
         stream_(std::move(stream)),
         reader_(std::move(reader)),
-        sealer_(std::move(outcome.send), {options.rekey_after_frames, options.rekey_after_bytes}),
-        opener_(std::move(outcome.receive)),
-        assembler_(options.max_message_size),
+        sender_(std::move(outcome.send), {options.rekey_after_frames, options.rekey_after_bytes}),
+        receiver_(std::move(outcome.receive), options.max_message_size),
         partial_timeout_(options.partial_message_timeout),
         peer_(std::move(outcome.peer)),
         hash_(outcome.handshake_hash) {}
@@ -43,18 +41,12 @@ class SecureChannel::Impl {
     std::lock_guard<std::mutex> lock(send_mu_);
     if (closed_) return Status::FailedPrecondition("send on a closed secure channel");
     std::string out;
-    std::vector<std::string_view> pieces = protocol::SplitMessage(body, transport::kMaxSealedPiece);
-    for (size_t i = 0; i < pieces.size(); ++i) {
-      FrameHeader h;
-      h.type = type;
-      h.stream = stream;
-      h.flags = i + 1 == pieces.size() ? protocol::flag::kFin : 0;
-      Status s = sealer_.Seal(h, pieces[i], &out);
-      if (!s.ok()) return FailSend(s);
-    }
-    Status s = stream_->Write(out);
+    size_t frames = 0;
+    Status s = sender_.SealMessage(type, stream, body, &out, &frames);
     if (!s.ok()) return FailSend(s);
-    frames_sent_ += pieces.size();
+    s = stream_->Write(out);
+    if (!s.ok()) return FailSend(s);
+    frames_sent_ += frames;
     return Status::Ok();
   }
 
@@ -70,47 +62,20 @@ class SecureChannel::Impl {
         }
         return FailReceive(frame.status());
       }
-      std::string plain;
-      Status s = opener_.Open(*frame, &plain);
-      if (!s.ok()) return FailReceive(s);
-      ++frames_received_;
-      opener_rekeys_ = opener_.rekeys();
-      if (frame->header.flags & protocol::flag::kCompressed) {
-        return FailReceive(Status::Corruption("protocol error: compressed frame, but compression was not negotiated"));
-      }
-      const bool was_partial = assembler_.in_progress();
-      Result<std::optional<protocol::Message>> m = assembler_.Add(frame->header, plain);
+      const bool was_partial = receiver_.in_progress();
+      Result<std::optional<transport::ReceivedMessage>> m = receiver_.OnFrame(*frame);
+      frames_received_ = receiver_.frames();
+      opener_rekeys_ = receiver_.rekeys();
       if (!m.ok()) return FailReceive(m.status());
-      if (!m->has_value()) {
+      if (!m->has_value()) {  // an unfinished message, or a pong
         if (!was_partial) partial_since_ = std::chrono::steady_clock::now();
         if (PartialTooOld()) return FailReceive(PartialTooOldStatus());  // trickled in too slowly
         continue;
       }
-      protocol::Message& msg = **m;
-      switch (msg.type) {
-        case FrameType::kData:
-          return ChannelMessage{msg.stream, std::move(msg.body)};
-        case FrameType::kPing: {
-          Status pong = Send(FrameType::kPong, msg.stream, msg.body);
-          if (!pong.ok()) return FailReceive(pong);
-          continue;
-        }
-        case FrameType::kPong:
-          continue;
-        case FrameType::kClose:
-          return FailReceive(Status::Aborted("the peer closed the secure channel"));
-        case FrameType::kError: {
-          Result<protocol::ErrorMessage> e = protocol::DecodeErrorMessage(msg.body);
-          if (!e.ok()) return FailReceive(e.status());
-          return FailReceive(Status::FailedPrecondition("the peer reported an error: " + e->code +
-                                                        (e->message.empty() ? "" : ": " + e->message)));
-        }
-        case FrameType::kHandshake:
-        case FrameType::kAccept:
-          return FailReceive(Status::Corruption("protocol error: " + std::string(protocol::FrameTypeName(msg.type)) +
-                                                " frame after the handshake"));
-      }
-      return FailReceive(Status::Internal("unhandled frame type"));
+      transport::ReceivedMessage& msg = **m;
+      if (msg.kind == transport::ReceivedMessage::Kind::kData) return ChannelMessage{msg.stream, std::move(msg.body)};
+      Status pong = Send(FrameType::kPong, msg.stream, msg.body);
+      if (!pong.ok()) return FailReceive(pong);
     }
   }
 
@@ -119,9 +84,7 @@ class SecureChannel::Impl {
       std::unique_lock<std::mutex> lock(send_mu_, std::try_to_lock);
       if (lock.owns_lock() && !closed_) {
         std::string out;
-        FrameHeader h;
-        h.type = FrameType::kClose;
-        if (sealer_.Seal(h, {}, &out).ok()) {
+        if (sender_.SealMessage(FrameType::kClose, 0, {}, &out).ok()) {
           stream_->SetWriteTimeout(kCloseWriteTimeout);
           stream_->Write(out).IgnoreError();
         }
@@ -141,12 +104,12 @@ class SecureChannel::Impl {
  private:
   uint64_t rekeys_sent_() const {
     std::lock_guard<std::mutex> lock(send_mu_);
-    return sealer_.rekeys();
+    return sender_.rekeys();
   }
 
   // A message begun longer than partial_message_timeout ago is still unfinished.
   bool PartialTooOld() const {
-    return partial_timeout_.count() > 0 && assembler_.in_progress() &&
+    return partial_timeout_.count() > 0 && receiver_.in_progress() &&
            std::chrono::steady_clock::now() - partial_since_ > partial_timeout_;
   }
   Status PartialTooOldStatus() const {
@@ -162,7 +125,7 @@ class SecureChannel::Impl {
   }
 
   Status FailReceive(const Status& s) {
-    assembler_.Reset();  // a message left unfinished is not kept for the channel's lifetime
+    receiver_.Reset();  // a message left unfinished is not kept for the channel's lifetime
     if (receive_error_.ok()) {
       receive_error_ = Status(s.code(), "secure channel closed: " + s.message());
       if (log_) log_(receive_error_.ToString());
@@ -178,10 +141,9 @@ class SecureChannel::Impl {
   std::unique_ptr<ByteStream> stream_;
   std::unique_ptr<transport::FrameReader> reader_;
   mutable std::mutex send_mu_;
-  transport::FrameSealer sealer_;  // guarded by send_mu_
+  transport::FrameSender sender_;  // guarded by send_mu_
   std::atomic<bool> closed_{false};
-  transport::FrameOpener opener_;  // receive thread only
-  protocol::MessageAssembler assembler_;       // receive thread only
+  transport::FrameReceiver receiver_;          // receive thread only
   std::chrono::milliseconds partial_timeout_;  // 0: none
   std::chrono::steady_clock::time_point partial_since_;  // when the unfinished message began
   Status receive_error_;
