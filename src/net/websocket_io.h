@@ -42,7 +42,8 @@ struct ServerOptions {
   // handshake): HTTP, the upgrade and that handshake must fit (slowloris).
   std::chrono::milliseconds handshake_deadline{10000};
   // Per connection: bytes queued to send and not yet written; a Send past it
-  // closes the connection (a slow reader never stalls the others).
+  // closes the connection (a slow reader never stalls the others). Keep it
+  // above the largest message sent (a message is queued whole).
   size_t max_send_queue = size_t{4} << 20;
   int threads = 2;                      // io threads
 };
