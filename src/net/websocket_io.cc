@@ -51,6 +51,7 @@ using error_code = boost::system::error_code;
 
 constexpr size_t kMaxRequestHeader = 8192;
 constexpr size_t kMaxRequestBody = 4096;
+constexpr size_t kKeptReadBuffer = 4096;
 
 struct ParsedUrl {
   std::string host;
@@ -282,7 +283,11 @@ class WsConnection final : public MessagePipe, public std::enable_shared_from_th
           [](websocket::response_type& res) { res.set(http::field::server, "blazedb"); }));
       ConfigureMessages();
       upgrade_request_ = parser_->release();
+      parser_.reset();
       ws_.async_accept(upgrade_request_, [self = shared_from_this()](error_code ec) {
+        // An idle connection keeps no HTTP leftovers.
+        self->upgrade_request_ = {};
+        self->buffer_ = beast::flat_buffer();
         if (self->closed_) return;
         if (ec) return self->Teardown(Status::IOError("WebSocket upgrade from " + self->remote_ + " failed: " + ec.message()));
         self->pending_counted_ = false;
@@ -405,6 +410,8 @@ class WsConnection final : public MessagePipe, public std::enable_shared_from_th
     }
     std::string msg = beast::buffers_to_string(read_buffer_.data());
     read_buffer_.consume(n);
+    // An idle connection should not keep a 64 KiB buffer from its last big message.
+    if (read_buffer_.capacity() > kKeptReadBuffer) read_buffer_.shrink_to_fit();
     if (msg.size() < 7 || msg.size() != 7 + ((static_cast<size_t>(static_cast<uint8_t>(msg[5])) << 8) |
                                              static_cast<uint8_t>(msg[6]))) {
       return Teardown(Status::Corruption(
