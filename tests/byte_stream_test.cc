@@ -1,5 +1,5 @@
 // byte_stream_test.cc — the ByteStream contract (blaze/byte_stream.h) for
-// both streams BlazeDB provides, the in-memory pair and Unix socket pairs:
+// the streams BlazeDB provides, the in-memory pair, Unix socket pairs and TCP:
 // ordered bytes, end of stream, timeouts, and Close waking a blocked reader.
 #include "blaze/byte_stream.h"
 
@@ -18,6 +18,15 @@ class ByteStreamTest : public ::testing::TestWithParam<std::string> {
  protected:
   StreamPair Make() {
     if (GetParam() == "memory") return MakeMemoryStreamPair();
+    if (GetParam() == "tcp") {
+      auto listener = TcpListener::Listen("127.0.0.1", 0);
+      EXPECT_TRUE(listener.ok()) << listener.status().ToString();
+      auto client = ConnectTcp("127.0.0.1", (*listener)->port(), 1s);
+      EXPECT_TRUE(client.ok()) << client.status().ToString();
+      auto server = (*listener)->Accept(1s);
+      EXPECT_TRUE(server.ok()) << server.status().ToString();
+      return {std::move(*client), std::move(*server)};
+    }
     auto pair = MakeUnixSocketPair();
     EXPECT_TRUE(pair.ok()) << pair.status().ToString();
     return std::move(*pair);
@@ -98,7 +107,7 @@ TEST_P(ByteStreamTest, CloseWakesAReaderBlockedInAnotherThread) {
   EXPECT_EQ(*got, 0u);
 }
 
-INSTANTIATE_TEST_SUITE_P(Streams, ByteStreamTest, ::testing::Values("memory", "unix"),
+INSTANTIATE_TEST_SUITE_P(Streams, ByteStreamTest, ::testing::Values("memory", "unix", "tcp"),
                          [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
 
 }  // namespace

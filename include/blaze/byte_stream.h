@@ -1,6 +1,6 @@
 // byte_stream.h — the byte-stream interface a SecureChannel runs over, and
 // the streams BlazeDB provides: an in-memory pair (tests, in-process links)
-// and Unix domain sockets. The WebSocket client stream (blaze/net.h)
+// Unix domain sockets and TCP. The WebSocket client stream (blaze/net.h)
 // implements the same interface.
 //
 // Thread safety: one thread may Write while another Reads the same stream;
@@ -66,6 +66,30 @@ class UnixListener {
   UnixListener(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
   int fd_;
   std::string path_;
+};
+
+// Connects to HOST:PORT over TCP (a name, an IPv4 or IPv6 address) within
+// `timeout`. Plain TCP: the secure channel on top encrypts and authenticates.
+Result<std::unique_ptr<ByteStream>> ConnectTcp(const std::string& host, uint16_t port,
+                                               std::chrono::milliseconds timeout);
+
+// A listening TCP socket. Accept() blocks; not thread-safe.
+class TcpListener {
+ public:
+  // Binds and listens at host:port; port 0 picks a free port (see port()).
+  static Result<std::unique_ptr<TcpListener>> Listen(const std::string& host, uint16_t port);
+  ~TcpListener();
+  TcpListener(const TcpListener&) = delete;
+  TcpListener& operator=(const TcpListener&) = delete;
+
+  // Waits at most `timeout` for a connection.
+  Result<std::unique_ptr<ByteStream>> Accept(std::chrono::milliseconds timeout);
+  uint16_t port() const { return port_; }
+
+ private:
+  TcpListener(int fd, uint16_t port) : fd_(fd), port_(port) {}
+  int fd_;
+  uint16_t port_;
 };
 
 }  // namespace blaze

@@ -183,6 +183,9 @@ Result<std::unique_ptr<WebSocketListener>> WebSocketListener::Listen(ServerOptio
   std::shared_ptr<Queue> queue = l->queue_;
   BLAZE_ASSIGN_OR_RETURN(l->server_, WsServer::Start(std::move(options), nullptr,
                                                      [queue](std::shared_ptr<MessagePipe> pipe) {
+                                                       // The SecureChannel's own handshake timeout
+                                                       // bounds what follows, from Accept on.
+                                                       pipe->DisarmDeadline();
                                                        std::lock_guard<std::mutex> lock(queue->mu);
                                                        queue->pipes.push_back(std::move(pipe));
                                                        queue->cv.notify_all();

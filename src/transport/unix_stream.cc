@@ -1,4 +1,5 @@
-// unix_stream.cc — the Unix domain socket streams of blaze/byte_stream.h.
+// unix_stream.cc — the socket stream behind the Unix domain socket streams
+// of blaze/byte_stream.h (and the TCP ones, tcp_stream.cc).
 // Reads block in recv(2) with SO_RCVTIMEO so a timeout applies; writes use
 // MSG_NOSIGNAL so a vanished peer is an error, not SIGPIPE, and, with a write
 // timeout set, wait for room with poll(2) so a peer that stops reading cannot
@@ -17,6 +18,7 @@
 #include <cstring>
 
 #include "blaze/byte_stream.h"
+#include "transport/socket_stream.h"
 
 namespace blaze {
 namespace {
@@ -28,10 +30,10 @@ int PollMillis(std::chrono::milliseconds ms) {
   return static_cast<int>(std::clamp<int64_t>(ms.count(), 0, INT_MAX));
 }
 
-class UnixStream final : public ByteStream {
+class SocketStream final : public ByteStream {
  public:
-  explicit UnixStream(int fd) : fd_(fd) {}
-  ~UnixStream() override { ::close(fd_); }
+  SocketStream(int fd, const char* kind) : fd_(fd), kind_(kind) {}
+  ~SocketStream() override { ::close(fd_); }
 
   Status Write(std::string_view bytes) override {
     const std::chrono::milliseconds timeout{write_timeout_ms_.load()};
@@ -39,7 +41,7 @@ class UnixStream final : public ByteStream {
       while (!bytes.empty()) {
         ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
         if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return Errno("write to Unix socket");
+        if (n <= 0) return Errno(std::string("write to ") + kind_);
         bytes.remove_prefix(static_cast<size_t>(n));
       }
       return Status::Ok();
@@ -52,15 +54,15 @@ class UnixStream final : public ByteStream {
         continue;
       }
       if (n < 0 && errno == EINTR) continue;
-      if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) return Errno("write to Unix socket");
+      if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) return Errno(std::string("write to ") + kind_);
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
       if (left.count() <= 0) {
         Close();  // part of a frame may be out: the stream is unusable
-        return Status::IOError("write to Unix socket timed out after " + std::to_string(timeout.count()) +
+        return Status::IOError(std::string("write to ") + kind_ + " timed out after " + std::to_string(timeout.count()) +
                                " ms (the peer is not reading)");
       }
       pollfd p{fd_, POLLOUT, 0};
-      if (::poll(&p, 1, PollMillis(left)) < 0 && errno != EINTR) return Errno("poll on Unix socket");
+      if (::poll(&p, 1, PollMillis(left)) < 0 && errno != EINTR) return Errno(std::string("poll on ") + kind_);
     }
     return Status::Ok();
   }
@@ -81,15 +83,15 @@ class UnixStream final : public ByteStream {
         flags = MSG_DONTWAIT;  // a zero SO_RCVTIMEO would mean "wait for ever"
       } else if (left != receive_timeout_) {
         timeval tv{static_cast<time_t>(left.count() / 1000), static_cast<suseconds_t>(left.count() % 1000 * 1000)};
-        if (::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0) return Errno("set Unix socket timeout");
+        if (::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0) return Errno(std::string("set ") + kind_ + " timeout");
         receive_timeout_ = left;
       }
       ssize_t n = ::recv(fd_, out, max, flags);
       if (n >= 0) return static_cast<size_t>(n);
       if (errno == EINTR) continue;
-      if (errno != EAGAIN && errno != EWOULDBLOCK) return Errno("read from Unix socket");
+      if (errno != EAGAIN && errno != EWOULDBLOCK) return Errno(std::string("read from ") + kind_);
       if (flags == MSG_DONTWAIT || std::chrono::steady_clock::now() >= deadline) {
-        return Status::IOError("read on a Unix socket timed out after " + std::to_string(timeout.count()) + " ms");
+        return Status::IOError(std::string("read on a ") + kind_ + " timed out after " + std::to_string(timeout.count()) + " ms");
       }
     }
   }
@@ -100,11 +102,22 @@ class UnixStream final : public ByteStream {
 
  private:
   int fd_;
+  const char* kind_;  // "Unix socket", "TCP socket": for messages
   std::atomic<bool> closed_{false};
   std::atomic<int64_t> write_timeout_ms_{0};  // <= 0: writes wait for ever
   // The SO_RCVTIMEO in force; only the reading thread touches it.
   std::chrono::milliseconds receive_timeout_{-1};
 };
+
+}  // namespace
+
+std::unique_ptr<ByteStream> transport::MakeSocketStream(int fd, const char* kind) {
+  return std::make_unique<SocketStream>(fd, kind);
+}
+
+namespace {
+
+constexpr const char* kUnix = "Unix socket";
 
 Status FillAddress(const std::string& path, sockaddr_un* addr) {
   std::memset(addr, 0, sizeof(*addr));
@@ -122,8 +135,8 @@ Status FillAddress(const std::string& path, sockaddr_un* addr) {
 Result<std::pair<std::unique_ptr<ByteStream>, std::unique_ptr<ByteStream>>> MakeUnixSocketPair() {
   int fds[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) return Errno("socketpair");
-  return std::pair<std::unique_ptr<ByteStream>, std::unique_ptr<ByteStream>>(std::make_unique<UnixStream>(fds[0]),
-                                                                             std::make_unique<UnixStream>(fds[1]));
+  return std::pair<std::unique_ptr<ByteStream>, std::unique_ptr<ByteStream>>(std::make_unique<SocketStream>(fds[0], kUnix),
+                                                                             std::make_unique<SocketStream>(fds[1], kUnix));
 }
 
 Result<std::unique_ptr<ByteStream>> ConnectUnixSocket(const std::string& path) {
@@ -136,7 +149,7 @@ Result<std::unique_ptr<ByteStream>> ConnectUnixSocket(const std::string& path) {
     ::close(fd);
     return s;
   }
-  return std::unique_ptr<ByteStream>(std::make_unique<UnixStream>(fd));
+  return std::unique_ptr<ByteStream>(std::make_unique<SocketStream>(fd, kUnix));
 }
 
 Result<std::unique_ptr<UnixListener>> UnixListener::Listen(const std::string& path) {
@@ -167,7 +180,7 @@ Result<std::unique_ptr<ByteStream>> UnixListener::Accept(std::chrono::millisecon
     int fd = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
     if (fd < 0 && (errno == EINTR || errno == ECONNABORTED)) continue;
     if (fd < 0) return Errno("accept on '" + path_ + "'");
-    return std::unique_ptr<ByteStream>(std::make_unique<UnixStream>(fd));
+    return std::unique_ptr<ByteStream>(std::make_unique<SocketStream>(fd, kUnix));
   }
 }
 
