@@ -2,7 +2,7 @@
 # The whole test suite: install what is missing, then
 #   1. release build + every test (unit, property, differential, crash, CLI);
 #   2. ASan+UBSan build + every test;
-#   3. TSan build + the threaded tests: watcher, sync engines, topology, secure channel, cross-app;
+#   3. TSan build + the threaded tests: watcher, sync engines, topology, secure channel, cross-app, network;
 #   4. libFuzzer targets built with clang, each run for a bounded time;
 #   5. cmake --install, and an example program built against the installed
 #      package with find_package(BlazeDB) and with pkg-config.
@@ -23,9 +23,9 @@ step "ASan + UBSan build and tests"
 scripts/build.sh build/asan -DCMAKE_BUILD_TYPE=Debug -DBLAZE_SANITIZE=address -DBLAZE_BUILD_BENCH=OFF
 (cd build/asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j "$jobs")
 
-step "TSan build: store, sync, topology, secure channel and cross-app tests"
+step "TSan build: store, sync, topology, secure channel, cross-app and network tests"
 scripts/build.sh build/tsan -DCMAKE_BUILD_TYPE=Debug -DBLAZE_SANITIZE=thread -DBLAZE_BUILD_BENCH=OFF -DBLAZE_BUILD_TOOLS=OFF
-(cd build/tsan && TSAN_OPTIONS=halt_on_error=1 ctest --output-on-failure -j "$jobs" -R "Watch|Crud|Open|Threaded|ThreadExecutor|EnginePair|Topology|SecureChannel|ChannelHardening|CrossApp|Compaction|SyncCopies")
+(cd build/tsan && TSAN_OPTIONS=halt_on_error=1 ctest --output-on-failure -j "$jobs" -R "Watch|Crud|Open|Threaded|ThreadExecutor|EnginePair|Topology|SecureChannel|ChannelHardening|CrossApp|Compaction|SyncCopies|WebSocket|PeerServer")
 
 step "libFuzzer targets (${fuzz_seconds}s each)"
 CC=clang CXX=clang++ scripts/build.sh build/fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBLAZE_FUZZ=ON \

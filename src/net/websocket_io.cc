@@ -18,6 +18,7 @@
 #include "net/websocket_io.h"
 
 #include <atomic>
+#include <cstdlib>
 #include <deque>
 #include <future>
 #include <list>
@@ -624,18 +625,34 @@ size_t WsServer::pending() const { return impl_->shared().pending.load(); }
 
 namespace {
 
-// One io thread for every client connection of the process. Never destroyed:
-// a connection may be released on any thread at any time, even during exit.
-asio::io_context* ClientContext(std::shared_ptr<asio::io_context>* holder) {
-  static std::shared_ptr<asio::io_context>* ioc = [] {
-    auto* p = new std::shared_ptr<asio::io_context>(std::make_shared<asio::io_context>(1));
-    auto* work = new asio::executor_work_guard<asio::io_context::executor_type>(asio::make_work_guard(**p));
-    (void)work;
-    std::thread([ctx = p->get()] { ctx->run(); }).detach();
-    return p;
+// One io thread for every client connection of the process. The context is
+// never destroyed (a connection may be released on any thread at any time,
+// even during exit, and its socket needs the context); the thread is stopped
+// and joined at exit, before the static objects Asio uses are destroyed, so
+// no handler runs during static destruction.
+struct ClientRuntime {
+  std::shared_ptr<asio::io_context> ioc = std::make_shared<asio::io_context>(1);
+  asio::executor_work_guard<asio::io_context::executor_type> work = asio::make_work_guard(*ioc);
+  std::thread thread;
+};
+
+ClientRuntime* TheClientRuntime() {
+  static ClientRuntime* runtime = [] {
+    auto* r = new ClientRuntime();
+    r->thread = std::thread([ctx = r->ioc.get()] { ctx->run(); });
+    std::atexit([] {
+      ClientRuntime* r = TheClientRuntime();
+      r->work.reset();
+      r->ioc->stop();
+      if (r->thread.get_id() == std::this_thread::get_id()) {
+        r->thread.detach();  // exit() called from a handler
+      } else if (r->thread.joinable()) {
+        r->thread.join();
+      }
+    });
+    return r;
   }();
-  *holder = *ioc;
-  return ioc->get();
+  return runtime;
 }
 
 }  // namespace
@@ -643,8 +660,7 @@ asio::io_context* ClientContext(std::shared_ptr<asio::io_context>* holder) {
 Result<std::shared_ptr<MessagePipe>> ConnectPipe(const std::string& url, std::chrono::milliseconds timeout,
                                                  WebSocketRefusal* refusal) {
   BLAZE_ASSIGN_OR_RETURN(ParsedUrl parsed, ParseUrl(url));
-  std::shared_ptr<asio::io_context> ioc;
-  ClientContext(&ioc);
+  std::shared_ptr<asio::io_context> ioc = TheClientRuntime()->ioc;
   auto conn = std::make_shared<WsConnection>(ioc, tcp::socket(asio::make_strand(*ioc)), 0, nullptr);
   std::promise<Status> done;
   std::future<Status> result = done.get_future();
