@@ -50,8 +50,12 @@ class MessagePipe {
   // Flow control: while paused, nothing more is read from the socket.
   virtual void PauseReading(bool paused) = 0;
   // Stops the connection deadline armed when the connection was accepted
-  // (HTTP, WebSocket and Noise handshakes must finish before it).
+  // (HTTP, WebSocket and Noise handshakes must finish before it), or the
+  // last one armed with ArmDeadline.
   virtual void DisarmDeadline() = 0;
+  // Closes the pipe with kAborted(`reason`) unless DisarmDeadline comes
+  // within `after`; replaces any deadline armed before.
+  virtual void ArmDeadline(std::chrono::milliseconds after, std::string reason) = 0;
   // Closes at once: pending writes are dropped. OnClosed(why) follows.
   virtual void Close(Status why) = 0;
   // Writes what is queued (at most `limit` more), then closes with `why`.

@@ -73,8 +73,11 @@ using PeerHandler = std::function<std::unique_ptr<PeerSession>(std::shared_ptr<P
 struct PeerServerOptions {
   ServerOptions server;  // listen address, limits, deadline (HTTP + upgrade + Noise)
   // The responder's side of the channel: identity, versions, database (the
-  // prologue), node_name, capabilities, max_message_size, rekey policy. Its
-  // trust, timeouts and log are not used: see authorize and log below.
+  // prologue), node_name, capabilities, max_message_size (what one
+  // connection may hold of an unfinished message), partial_message_timeout
+  // (zero: none; else a fragmented message must be whole within it), rekey
+  // policy. Its trust, handshake and send timeouts and log are not used: see
+  // authorize, server.handshake_deadline, server.max_send_queue and log.
   ChannelOptions channel;
   // Whether a peer's static key may connect, and as whom. An unknown key
   // (nullopt) gets a sealed "untrusted-peer" error frame and nothing else.

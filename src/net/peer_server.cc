@@ -44,12 +44,13 @@ class PeerConn final : public PeerConnection, public PipeEvents, public std::ena
   PeerConn(std::shared_ptr<Config> config, std::shared_ptr<MessagePipe> pipe)
       : config_(std::move(config)),
         pipe_(std::move(pipe)),
-        machine_(config_->options.channel, /*initiator=*/false, nullptr, config_->options.authorize) {}
+        machine_(std::make_unique<transport::HandshakeMachine>(config_->options.channel, /*initiator=*/false,
+                                                               nullptr, config_->options.authorize)) {}
 
   // On the pipe's strand, right after the upgrade.
   void Begin() {
     std::string out;
-    Status s = machine_.Start(&out);  // the responder sends nothing first
+    Status s = machine_->Start(&out);  // the responder sends nothing first
     if (!s.ok()) return FailHandshake(s, out);
     pipe_->Start(shared_from_this());
   }
@@ -81,15 +82,26 @@ class PeerConn final : public PeerConnection, public PipeEvents, public std::ena
     Result<protocol::Frame> frame = protocol::DecodeSingleFrame(bytes);
     if (!open_) {
       std::string out;
-      Status s = frame.ok() ? machine_.OnFrame(*frame, &out) : machine_.Fail(frame.status(), &out);
+      Status s = frame.ok() ? machine_->OnFrame(*frame, &out) : machine_->Fail(frame.status(), &out);
       if (!s.ok()) return FailHandshake(s, out);
       if (!out.empty()) QueueRaw(out).IgnoreError();  // a failed queue closes the pipe
-      if (machine_.done()) Open();
+      if (machine_->done()) Open();
       return;
     }
     if (!frame.ok()) return pipe_->Close(Status(frame.status().code(), "secure channel closed: " + frame.status().message()));
+    const bool was_partial = receiver_->in_progress();
     Result<std::optional<transport::ReceivedMessage>> m = receiver_->OnFrame(*frame);
     if (!m.ok()) return pipe_->Close(Status(m.status().code(), "secure channel closed: " + m.status().message()));
+    const std::chrono::milliseconds partial_limit = config_->options.channel.partial_message_timeout;
+    if (partial_limit.count() > 0 && was_partial != receiver_->in_progress()) {
+      // A fragmented message began (or ended): it must be whole within the limit.
+      if (receiver_->in_progress()) {
+        pipe_->ArmDeadline(partial_limit, "secure channel closed: the peer left a message unfinished for more than " +
+                                              std::to_string(partial_limit.count()) + " ms");
+      } else {
+        pipe_->DisarmDeadline();
+      }
+    }
     if (!m->has_value()) return;
     transport::ReceivedMessage& msg = **m;
     if (msg.kind == transport::ReceivedMessage::Kind::kPing) {
@@ -105,7 +117,7 @@ class PeerConn final : public PeerConnection, public PipeEvents, public std::ena
       closing_ = true;
     }
     if (!open_) {
-      if (!machine_.failed()) {
+      if (!machine_->failed()) {
         config_->counters.handshakes_failed++;
         Log("handshake with " + pipe_->remote_address() + " did not finish: " + why.ToString());
       }
@@ -118,7 +130,8 @@ class PeerConn final : public PeerConnection, public PipeEvents, public std::ena
 
  private:
   void Open() {
-    transport::HandshakeOutcome outcome = machine_.TakeOutcome();
+    transport::HandshakeOutcome outcome = machine_->TakeOutcome();
+    machine_.reset();  // an idle connection keeps no handshake state
     const ChannelOptions& c = config_->options.channel;
     peer_ = std::move(outcome.peer);
     hash_ = outcome.handshake_hash;
@@ -188,7 +201,7 @@ class PeerConn final : public PeerConnection, public PipeEvents, public std::ena
   std::shared_ptr<Config> config_;
   std::shared_ptr<MessagePipe> pipe_;
   // The pipe's strand only.
-  transport::HandshakeMachine machine_;
+  std::unique_ptr<transport::HandshakeMachine> machine_;  // until the handshake succeeds
   bool open_ = false;
   std::optional<transport::FrameReceiver> receiver_;
   std::unique_ptr<PeerSession> session_;

@@ -139,7 +139,7 @@ class WsConnection final : public MessagePipe, public std::enable_shared_from_th
   // ---- server side ----
 
   void ServerStart() {
-    ArmDeadline(server_->options.handshake_deadline, "the connection did not finish its handshake within " +
+    ArmHere(server_->options.handshake_deadline, "the connection did not finish its handshake within " +
                                                          std::to_string(server_->options.handshake_deadline.count()) +
                                                          " ms");
     parser_.emplace();
@@ -156,7 +156,7 @@ class WsConnection final : public MessagePipe, public std::enable_shared_from_th
     done_ = done;
     refusal_ = refusal;
     url_ = std::move(url);
-    ArmDeadline(timeout, "could not connect to ws://" + url_.host + ":" + url_.port + url_.path + " within " +
+    ArmHere(timeout, "could not connect to ws://" + url_.host + ":" + url_.port + url_.path + " within " +
                              std::to_string(timeout.count()) + " ms");
     resolver_.emplace(ws_.get_executor());
     resolver_->async_resolve(url_.host, url_.port,
@@ -213,8 +213,15 @@ class WsConnection final : public MessagePipe, public std::enable_shared_from_th
 
   void DisarmDeadline() override {
     asio::post(ws_.get_executor(), [self = shared_from_this()] {
+      if (self->flush_then_close_) return;  // the flush's limit stays
       self->deadline_armed_ = false;
       self->timer_.cancel();
+    });
+  }
+
+  void ArmDeadline(std::chrono::milliseconds after, std::string reason) override {
+    asio::post(ws_.get_executor(), [self = shared_from_this(), after, reason = std::move(reason)]() mutable {
+      if (!self->closed_ && !self->flush_then_close_) self->Arm(after, Status::Aborted(std::move(reason)));
     });
   }
 
@@ -230,7 +237,7 @@ class WsConnection final : public MessagePipe, public std::enable_shared_from_th
       if (self->queue_.empty()) return self->Teardown(why);
       self->flush_then_close_ = true;
       self->close_status_ = why;
-      self->ArmDeadline(limit, "");
+      self->ArmHere(limit, "");
     });
   }
 
@@ -240,12 +247,18 @@ class WsConnection final : public MessagePipe, public std::enable_shared_from_th
  private:
   // Closes the connection when `after` runs out, unless disarmed. An empty
   // `reason` keeps close_status_ (a flush that ran out of time).
-  void ArmDeadline(std::chrono::milliseconds after, std::string reason) {
+  void ArmHere(std::chrono::milliseconds after, const std::string& reason) {
+    Arm(after, reason.empty() ? Status() : Status::IOError(reason));
+  }
+
+  // `why` ok: close with close_status_.
+  void Arm(std::chrono::milliseconds after, Status why) {
     deadline_armed_ = true;
+    const uint64_t generation = ++deadline_generation_;
     timer_.expires_after(after);
-    timer_.async_wait([self = shared_from_this(), reason = std::move(reason)](error_code ec) {
-      if (ec || !self->deadline_armed_) return;
-      self->Teardown(reason.empty() ? self->close_status_ : Status::IOError(reason));
+    timer_.async_wait([self = shared_from_this(), why = std::move(why), generation](error_code ec) {
+      if (ec || !self->deadline_armed_ || generation != self->deadline_generation_) return;
+      self->Teardown(why.ok() ? self->close_status_ : why);
     });
   }
 
@@ -484,6 +497,7 @@ class WsConnection final : public MessagePipe, public std::enable_shared_from_th
   bool writing_ = false;
   bool paused_ = false;
   bool deadline_armed_ = false;
+  uint64_t deadline_generation_ = 0;  // the armed deadline; older waits are stale
   bool flush_then_close_ = false;
   bool pending_counted_ = false;  // counted in server_->pending
   bool counted_ = false;          // counted in server_->connections

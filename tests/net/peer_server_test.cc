@@ -261,6 +261,56 @@ TEST_F(PeerServerTest, UnknownKeyGetsUntrustedPeerAndNothingElse) {
   ExpectEcho();
 }
 
+// Forwards the first `keep` frames written, then swallows the rest (a
+// client that sends the start of a fragmented message and never the end).
+class CutStream final : public ByteStream {
+ public:
+  CutStream(std::unique_ptr<ByteStream> inner, std::atomic<int>* keep) : inner_(std::move(inner)), keep_(keep) {}
+  Status Write(std::string_view bytes) override {
+    std::string pass;
+    while (bytes.size() >= 7) {
+      const size_t size = 7 + ((static_cast<size_t>(static_cast<uint8_t>(bytes[5])) << 8) | static_cast<uint8_t>(bytes[6]));
+      if (keep_->fetch_sub(1) > 0) pass.append(bytes.substr(0, size));
+      bytes.remove_prefix(std::min(size, bytes.size()));
+    }
+    return pass.empty() ? Status::Ok() : inner_->Write(pass);
+  }
+  void SetWriteTimeout(std::chrono::milliseconds t) override { inner_->SetWriteTimeout(t); }
+  Result<size_t> Read(char* out, size_t max, std::chrono::milliseconds timeout) override {
+    return inner_->Read(out, max, timeout);
+  }
+  void Close() override { inner_->Close(); }
+
+ private:
+  std::unique_ptr<ByteStream> inner_;
+  std::atomic<int>* keep_;
+};
+
+TEST_F(PeerServerTest, AMessageLeftUnfinishedPastThePartialTimeoutClosesTheConnection) {
+  StartServer([](net::PeerServerOptions* o) { o->channel.partial_message_timeout = 300ms; });
+  std::atomic<int> keep{1 << 30};
+  auto stream = ConnectWebSocket(Url(), 5000ms);
+  ASSERT_TRUE(stream.ok());
+  auto ch = SecureChannel::Connect(client_.options, std::make_unique<CutStream>(std::move(*stream), &keep));
+  ASSERT_TRUE(ch.ok()) << ch.status().ToString();
+  // Whole fragmented messages are fine, however many.
+  const std::string big(200000, 'f');  // 4 frames
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE((*ch)->Send(1, big).ok());
+    auto m = (*ch)->Receive(10000ms);
+    ASSERT_TRUE(m.ok()) << m.status().ToString();
+    EXPECT_EQ(m->body.size(), big.size());
+  }
+  keep = 1;  // the first frame of the next message only
+  ASSERT_TRUE((*ch)->Send(1, big).ok());
+  ASSERT_TRUE(rec_.WaitClosed(1, 10000ms));
+  EXPECT_EQ(rec_.closed[0].code(), StatusCode::kAborted) << rec_.closed[0].ToString();
+  EXPECT_NE(rec_.closed[0].message().find("unfinished"), std::string::npos) << rec_.closed[0].ToString();
+  auto end = (*ch)->Receive(10000ms);
+  EXPECT_FALSE(end.ok());
+  ExpectEcho();
+}
+
 TEST_F(PeerServerTest, ServerCloseSendsTheReasonAsAnErrorFrame) {
   StartServer();
   auto ch = Connect(client_.options);
