@@ -1,5 +1,5 @@
 // net.h — network streams for SecureChannel: a WebSocket client (binary
-// messages, one protocol frame per message; docs/protocol.md §6).
+// messages, one protocol frame per message; docs/protocol.md §7).
 //
 //   auto stream = ConnectWebSocket("ws://127.0.0.1:7070/sync", 5s);
 //   auto channel = SecureChannel::Connect(options, std::move(*stream));

@@ -1,5 +1,5 @@
 // message_pipe.h — one WebSocket connection seen as a pipe of messages, each
-// message exactly one protocol frame (docs/protocol.md §1, §6). The
+// message exactly one protocol frame (docs/protocol.md §1, §7). The
 // implementation (websocket_io.cc) runs on a Boost.Asio io_context; this
 // header keeps Beast and Asio out of everything that uses a pipe: the blocking
 // ByteStream adapter (websocket_stream.cc) and the async peer server

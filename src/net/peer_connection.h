@@ -1,6 +1,6 @@
 // peer_connection.h — the async network server of the relay and what it
 // hands the layer above: one authenticated connection per peer, messages in
-// and out on numbered streams, over WebSocket (docs/protocol.md §6).
+// and out on numbered streams, over WebSocket (docs/protocol.md §7).
 //
 //   PeerServerOptions o;  o.server.port = 0;  o.channel.identity = relay_key;
 //   o.authorize = [&](const PublicKey& k) { return access.Find(k); };   // unknown → nullopt

@@ -631,7 +631,10 @@ Result<std::unique_ptr<WsServer>> WsServer::Start(ServerOptions options, HttpHan
 
 void WsServer::Stop() { impl_->Stop(); }
 uint16_t WsServer::port() const { return impl_->port(); }
-std::string WsServer::address() const { return impl_->options().host + ":" + std::to_string(impl_->port()); }
+std::string WsServer::address() const {
+  const std::string& host = impl_->options().host;
+  return (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(impl_->port());
+}
 size_t WsServer::connections() const { return impl_->shared().connections.load(); }
 size_t WsServer::pending() const { return impl_->shared().pending.load(); }
 

@@ -64,7 +64,7 @@ class WsServer {
   // the io threads. Idempotent. Must not be called from an io thread.
   void Stop();
   uint16_t port() const;
-  std::string address() const;       // "HOST:PORT"
+  std::string address() const;       // "HOST:PORT", "[IPv6]:PORT"
   size_t connections() const;        // upgraded WebSocket connections open now
   size_t pending() const;            // TCP connections not yet upgraded
 
