@@ -44,7 +44,8 @@ class PeerConnection {
   [[nodiscard]] virtual Status Send(uint16_t stream, std::string body) = 0;
   // Sends an error frame {"code": ErrorCode(why), "message": why.message()}
   // (a close frame when `why` is ok), flushes what is queued (at most a
-  // second) and closes. The session's OnClosed(why) follows. Idempotent.
+  // second) and closes. The session gets no OnMessage after it, then
+  // OnClosed(why). Idempotent.
   virtual void Close(Status why) = 0;
   // The same with an explicit protocol error code (e.g. "database-not-allowed").
   virtual void CloseWithError(std::string code, std::string message) = 0;

@@ -103,6 +103,7 @@ class PeerConn final : public PeerConnection, public PipeEvents, public std::ena
       }
     }
     if (!m->has_value()) return;
+    if (closed_by_us_) return;  // Close was called: the session hears nothing more but OnClosed
     transport::ReceivedMessage& msg = **m;
     if (msg.kind == transport::ReceivedMessage::Kind::kPing) {
       SendMessage(FrameType::kPong, msg.stream, msg.body).IgnoreError();
@@ -171,6 +172,7 @@ class PeerConn final : public PeerConnection, public PipeEvents, public std::ena
     std::lock_guard<std::mutex> lock(send_mu_);
     if (closing_) return;
     closing_ = true;
+    closed_by_us_ = true;
     std::string out;
     if (sender_ && sender_->SealMessage(type, 0, body, &out).ok()) QueueRaw(out).IgnoreError();
     pipe_->CloseAfterFlush(why, kCloseFlushLimit);
@@ -210,6 +212,7 @@ class PeerConn final : public PeerConnection, public PipeEvents, public std::ena
   std::array<uint8_t, 32> hash_{};
   // Send side.
   std::mutex send_mu_;
+  std::atomic<bool> closed_by_us_{false};  // Close or CloseWithError was called
   bool closing_ = false;  // guarded by send_mu_ (QueueRaw runs under it, or on the strand before Open)
   std::optional<transport::FrameSender> sender_;  // guarded by send_mu_
 };

@@ -31,6 +31,7 @@ struct Recorder {
   std::vector<Status> closed;
   std::vector<std::shared_ptr<net::PeerConnection>> flooded;
   std::atomic<int> sessions{0};
+  std::atomic<int> after_close{0};  // messages a session heard after it called Close
 
   bool WaitClosed(size_t n, std::chrono::milliseconds timeout) {
     std::unique_lock<std::mutex> lock(mu);
@@ -42,6 +43,12 @@ class EchoSession final : public net::PeerSession {
  public:
   EchoSession(std::shared_ptr<net::PeerConnection> conn, Recorder* rec) : conn_(std::move(conn)), rec_(rec) {}
   void OnMessage(uint16_t stream, std::string body) override {
+    if (closed_) rec_->after_close++;
+    if (body == "close-me") {
+      closed_ = true;
+      conn_->Close(Status::PermissionDenied("go away"));
+      return;
+    }
     if (body == "flood") {
       std::lock_guard<std::mutex> lock(rec_->mu);
       rec_->flooded.push_back(conn_);
@@ -59,6 +66,7 @@ class EchoSession final : public net::PeerSession {
  private:
   std::shared_ptr<net::PeerConnection> conn_;
   Recorder* rec_;
+  bool closed_ = false;
 };
 
 class PeerServerTest : public ::testing::Test {
@@ -309,6 +317,20 @@ TEST_F(PeerServerTest, AMessageLeftUnfinishedPastThePartialTimeoutClosesTheConne
   auto end = (*ch)->Receive(10000ms);
   EXPECT_FALSE(end.ok());
   ExpectEcho();
+}
+
+TEST_F(PeerServerTest, AfterCloseTheSessionHearsOnlyOnClosed) {
+  StartServer();
+  auto ch = Connect(client_.options);
+  ASSERT_TRUE(ch.ok());
+  ASSERT_TRUE((*ch)->Send(1, "close-me").ok());
+  for (int i = 0; i < 50; ++i) (*ch)->Send(1, "more").IgnoreError();  // may fail once the server closed
+  auto end = (*ch)->Receive(5000ms);
+  ASSERT_FALSE(end.ok());
+  EXPECT_NE(end.status().message().find("permission-denied: go away"), std::string::npos) << end.status().ToString();
+  ASSERT_TRUE(rec_.WaitClosed(1, 10000ms));
+  EXPECT_EQ(rec_.closed[0].code(), StatusCode::kPermissionDenied) << rec_.closed[0].ToString();
+  EXPECT_EQ(rec_.after_close.load(), 0);
 }
 
 TEST_F(PeerServerTest, ServerCloseSendsTheReasonAsAnErrorFrame) {
