@@ -21,6 +21,7 @@
 #define BLAZE_NET_PEER_CONNECTION_H_
 
 #include <array>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -109,6 +110,10 @@ class PeerServer {
   // Stops accepting and closes every connection (sessions get OnClosed);
   // joins the io threads. Idempotent; not from an io thread.
   void Stop();
+  // Graceful: stops accepting, closes every authenticated connection with
+  // Close(why) (what is queued is sent, then the error frame), waits at most
+  // `grace` for them to go, then Stop(). Not from an io thread.
+  void Shutdown(const Status& why, std::chrono::milliseconds grace);
   uint16_t port() const;
   std::string address() const;  // "HOST:PORT"
   size_t connections() const;   // WebSocket connections open (handshaking or authenticated)

@@ -9,7 +9,10 @@
 // sealed frames are queued keeps them in the order they were sealed (the
 // nonces). A connection drops its session right after OnClosed.
 #include <atomic>
+#include <list>
 #include <mutex>
+#include <thread>
+#include <vector>
 
 #include "net/peer_connection.h"
 #include "protocol/frame_decoder.h"
@@ -33,10 +36,15 @@ struct Counters {
   std::atomic<uint64_t> send_queue_overflows{0};
 };
 
+class PeerConn;
+
 struct Config {
   PeerServerOptions options;
   PeerHandler handler;
   Counters counters;
+  std::mutex mu;
+  std::list<std::weak_ptr<PeerConn>> open;  // authenticated connections (some may be gone)
+  uint64_t registrations = 0;               // guarded by mu
 };
 
 class PeerConn final : public PeerConnection, public PipeEvents, public std::enable_shared_from_this<PeerConn> {
@@ -143,6 +151,11 @@ class PeerConn final : public PeerConnection, public PipeEvents, public std::ena
     }
     open_ = true;
     config_->counters.handshakes_ok++;
+    {
+      std::lock_guard<std::mutex> lock(config_->mu);
+      if (++config_->registrations % 1024 == 0) config_->open.remove_if([](const auto& w) { return w.expired(); });
+      config_->open.push_back(weak_from_this());
+    }
     pipe_->DisarmDeadline();
     session_ = config_->handler(shared_from_this());
     if (!session_) Close(Status::Ok());
@@ -271,6 +284,24 @@ Result<std::unique_ptr<PeerServer>> PeerServer::Start(PeerServerOptions options,
 }
 
 void PeerServer::Stop() { impl_->server->Stop(); }
+
+void PeerServer::Shutdown(const Status& why, std::chrono::milliseconds grace) {
+  impl_->server->StopAccepting();
+  std::vector<std::shared_ptr<PeerConn>> live;
+  {
+    std::lock_guard<std::mutex> lock(impl_->config->mu);
+    for (auto& w : impl_->config->open) {
+      if (auto c = w.lock()) live.push_back(std::move(c));
+    }
+  }
+  for (auto& c : live) c->Close(why);
+  live.clear();
+  const auto deadline = std::chrono::steady_clock::now() + grace;
+  while (impl_->server->connections() > 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  Stop();
+}
 uint16_t PeerServer::port() const { return impl_->server->port(); }
 std::string PeerServer::address() const { return impl_->server->address(); }
 size_t PeerServer::connections() const { return impl_->server->connections(); }

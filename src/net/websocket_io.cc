@@ -539,13 +539,17 @@ class WsServer::Impl {
     return Status::Ok();
   }
 
+  void StopAccepting() {
+    if (shared_->stopping.exchange(true)) return;
+    asio::post(acceptor_.get_executor(), [this] {
+      error_code ignored;
+      acceptor_.close(ignored);
+    });
+  }
+
   void Stop() {
     std::call_once(stopped_, [this] {
-      shared_->stopping = true;
-      asio::post(acceptor_.get_executor(), [this] {
-        error_code ignored;
-        acceptor_.close(ignored);
-      });
+      StopAccepting();
       std::vector<std::shared_ptr<WsConnection>> live;
       {
         std::lock_guard<std::mutex> lock(mu_);
@@ -630,6 +634,7 @@ Result<std::unique_ptr<WsServer>> WsServer::Start(ServerOptions options, HttpHan
 }
 
 void WsServer::Stop() { impl_->Stop(); }
+void WsServer::StopAccepting() { impl_->StopAccepting(); }
 uint16_t WsServer::port() const { return impl_->port(); }
 std::string WsServer::address() const {
   const std::string& host = impl_->options().host;

@@ -63,6 +63,9 @@ class WsServer {
   // Stops accepting, closes every connection (their OnClosed run) and joins
   // the io threads. Idempotent. Must not be called from an io thread.
   void Stop();
+  // Closes the listening socket; an upgrade still in progress on an accepted
+  // connection gets 503. Connections already upgraded go on. Idempotent.
+  void StopAccepting();
   uint16_t port() const;
   std::string address() const;       // "HOST:PORT", "[IPv6]:PORT"
   size_t connections() const;        // upgraded WebSocket connections open now

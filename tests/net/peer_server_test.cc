@@ -333,6 +333,28 @@ TEST_F(PeerServerTest, AfterCloseTheSessionHearsOnlyOnClosed) {
   EXPECT_EQ(rec_.after_close.load(), 0);
 }
 
+TEST_F(PeerServerTest, ShutdownTellsEveryClientWhyAndStopsAccepting) {
+  StartServer();
+  auto a = Connect(client_.options);
+  auto b = Connect(client_.options);
+  ASSERT_TRUE(a.ok() && b.ok());
+  // Both are authenticated once an echo came back.
+  for (auto* ch : {&*a, &*b}) {
+    ASSERT_TRUE((*ch)->Send(1, "up?").ok());
+    ASSERT_TRUE((*ch)->Receive(5000ms).ok());
+  }
+  const std::string url = Url();
+  server_->Shutdown(Status::Aborted("relay shutting down"), 5000ms);
+  for (auto* ch : {&*a, &*b}) {
+    auto end = (*ch)->Receive(5000ms);
+    ASSERT_FALSE(end.ok());
+    EXPECT_NE(end.status().message().find("closed: relay shutting down"), std::string::npos) << end.status().ToString();
+  }
+  EXPECT_EQ(rec_.closed.size(), 2u);  // Shutdown returned after the sessions heard OnClosed
+  EXPECT_EQ(server_->connections(), 0u);
+  EXPECT_FALSE(ConnectWebSocket(url, 2000ms).ok());
+}
+
 TEST_F(PeerServerTest, ServerCloseSendsTheReasonAsAnErrorFrame) {
   StartServer();
   auto ch = Connect(client_.options);
