@@ -205,6 +205,25 @@ TEST_F(PeerServerTest, HalfOpenConnectionsAreClosedAtTheDeadlineWhileARealClient
   ExpectEcho();
 }
 
+TEST_F(PeerServerTest, ConnectionsNotYetUpgradedAreBoundedAndTheExtraOnesClosedAtOnce) {
+  StartServer([](net::PeerServerOptions* o) { o->server.max_pending = 10; });
+  std::vector<std::unique_ptr<RawTcpClient>> idle;
+  for (int i = 0; i < 10; ++i) idle.push_back(std::make_unique<RawTcpClient>(server_->port()));
+  // The server counts them as it accepts them; wait for that (bounded).
+  RawTcpClient extra(server_->port());
+  ASSERT_TRUE(extra.ok());
+  std::string got = extra.ReadUntilClosed(30000ms);
+  EXPECT_TRUE(extra.saw_close()) << "an eleventh connection was kept";
+  EXPECT_EQ(got, "");
+  idle.clear();  // they go; the server serves again
+  Result<std::unique_ptr<SecureChannel>> ch = Status::Internal("not tried");
+  for (int i = 0; i < 200 && !ch.ok(); ++i) {
+    ch = Connect(client_.options);
+    if (!ch.ok()) std::this_thread::sleep_for(10ms);
+  }
+  ASSERT_TRUE(ch.ok()) << ch.status().ToString();
+}
+
 TEST_F(PeerServerTest, OverTheConnectionLimitTheUpgradeGets503WithRetryAfter) {
   StartServer([](net::PeerServerOptions* o) {
     o->server.max_connections = 2;
