@@ -184,12 +184,12 @@ TEST_F(CrossAppRobustnessTest, AReaderClosedForAWriteTimeoutIsClosedForThatReaso
     }
     return !why.empty();
   }, 20s));
-  EXPECT_NE(why.find("timed out"), std::string::npos) << why;
+  EXPECT_NE(why.find("write to Unix socket timed out"), std::string::npos) << why;
   std::lock_guard<std::mutex> l(log_mu);
   bool logged = false;
   for (const auto& line : log) {
     logged = logged || (line.find("connection of 'stats' closed") != std::string::npos &&
-                        line.find("timed out") != std::string::npos);
+                        line.find("write to Unix socket timed out") != std::string::npos);
   }
   EXPECT_TRUE(logged);
 }
