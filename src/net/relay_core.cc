@@ -119,6 +119,7 @@ class Session final : public ConnectionHandler, public std::enable_shared_from_t
     if (stream == kControlStream) {
       auto relay = relay_.lock();
       if (!relay) return;
+      if (relay->options().control_on_caller) return HandleControl(body);
       std::weak_ptr<Session> weak = weak_from_this();
       relay->control()->Post([weak, body = std::move(body)] {
         if (auto self = weak.lock()) self->HandleControl(body);

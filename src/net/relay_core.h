@@ -48,6 +48,10 @@ struct RelayOptions {
   sync::SyncOptions sync;
   std::chrono::milliseconds tick_interval{200};
   size_t max_streams_per_connection = 64;
+  // Handle control messages (opening a replica file the first time) on the
+  // thread that delivers them, instead of the relay's control thread: for
+  // deterministic tests and fuzzing. A network server leaves it false.
+  bool control_on_caller = false;
   // Told what happened (refusals, reloads, failures); called on any thread. May be empty.
   std::function<void(std::string_view)> log;
 };
