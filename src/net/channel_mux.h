@@ -18,7 +18,9 @@
 //
 // Thread safety: all methods may be called from any thread; Open blocks the
 // caller (not the connection) until the answer or the timeout. Destroy the
-// mux from any thread but a connection callback.
+// mux from any thread but a connection callback, and before the executors of
+// the engines its links are attached to (closing the links posts their
+// OnClosed there).
 #ifndef BLAZE_NET_CHANNEL_MUX_H_
 #define BLAZE_NET_CHANNEL_MUX_H_
 

@@ -11,6 +11,7 @@
 
 #include <sys/stat.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <map>
 #include <mutex>
@@ -30,6 +31,9 @@ struct Hub {
   std::unique_ptr<Database> db;
   std::unique_ptr<sync::ThreadExecutor> executor;
   std::unique_ptr<sync::SyncEngine> engine;
+  // What streams that have closed moved, so the figures only ever grow.
+  std::atomic<uint64_t> closed_received{0};
+  std::atomic<uint64_t> closed_forwarded{0};
 };
 
 std::string SendError(Connection& c, uint16_t stream, std::string_view code, std::string message) {
@@ -84,7 +88,19 @@ class RelayCore::State : public std::enable_shared_from_this<RelayCore::State> {
     std::lock_guard<std::mutex> l(mu_);
     if (shut_down_) return;
     auto it = hubs_.find(database);
-    if (it != hubs_.end()) it->second->engine->RemovePeer(peer);
+    if (it == hubs_.end()) return;
+    Hub* hub = it->second.get();
+    sync::SyncEngine* engine = hub->engine.get();
+    // Runs before the removal (the executor runs tasks in order); the hub
+    // and engine outlive every task queued before Shutdown.
+    hub->executor->Post([hub, engine, peer] {
+      for (const auto& p : engine->Stats()) {
+        if (p.peer != peer) continue;
+        hub->closed_received += p.changes_applied;
+        hub->closed_forwarded += p.changes_sent;
+      }
+    });
+    engine->RemovePeer(peer);
   }
   void Forget(Session* session);
   sync::Executor* control() { return control_.get(); }
@@ -392,17 +408,21 @@ void RelayCore::State::SetAccess(std::shared_ptr<const AccessList> access) {
 }
 
 std::vector<DatabaseFigures> RelayCore::State::Figures() {
-  std::vector<std::pair<std::string, sync::SyncEngine*>> engines;
+  std::vector<Hub*> hubs;
   {
     std::lock_guard<std::mutex> l(mu_);
     if (shut_down_) return {};
-    for (auto& [name, hub] : hubs_) engines.emplace_back(name, hub->engine.get());
+    for (auto& [name, hub] : hubs_) hubs.push_back(hub.get());
   }
   std::vector<DatabaseFigures> out;
-  for (auto& [name, engine] : engines) {
+  for (Hub* hub : hubs) {
     DatabaseFigures f;
-    f.name = name;
-    for (auto& p : engine->StatsFromOutside()) {
+    f.name = hub->name;
+    // Read before the live peers: a stream closing meanwhile is counted at
+    // most once (or not yet), never twice.
+    f.changes_received = hub->closed_received;
+    f.changes_forwarded = hub->closed_forwarded;
+    for (auto& p : hub->engine->StatsFromOutside()) {
       if (!p.error.empty()) continue;  // closed, about to be removed
       ++f.streams;
       f.changes_received += p.changes_applied;

@@ -56,15 +56,15 @@ struct RelayOptions {
   std::function<void(std::string_view)> log;
 };
 
-// Per-database figures for health and metrics: the database's clients
-// connected now, and what moved over their streams since each opened.
+// Per-database figures for health and metrics: counters since the relay
+// started (they only grow), and the database's clients connected now.
 struct DatabaseFigures {
   std::string name;
-  size_t streams = 0;
-  uint64_t changes_received = 0;   // applied from clients
+  size_t streams = 0;              // client streams open now
+  uint64_t changes_received = 0;   // applied to the replica from clients
   uint64_t changes_forwarded = 0;  // sent to clients
-  uint64_t max_lag = 0;            // the most changes one client has not acknowledged
-  std::vector<sync::PeerStats> peers;
+  uint64_t max_lag = 0;            // the most changes one connected client has not acknowledged
+  std::vector<sync::PeerStats> peers;  // one per open stream
 };
 
 class RelayCore {
