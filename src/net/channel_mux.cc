@@ -146,9 +146,7 @@ class ChannelMux::Core final : public ConnectionHandler, public std::enable_shar
       std::lock_guard<std::mutex> l(mu_);
       if (links_.erase(stream) == 0) return;
     }
-    std::string text = why.ToString();
-    if (text.size() > kMaxControlText) text.resize(kMaxControlText);
-    ControlMessage close{ControlMessage::Type::kClose, stream, "", std::string(kCodeClosed), text};
+    ControlMessage close{ControlMessage::Type::kClose, stream, "", std::string(kCodeClosed), why.ToString()};
     connection_->Send(kControlStream, EncodeControl(close)).IgnoreError();
   }
 

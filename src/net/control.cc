@@ -3,6 +3,7 @@
 
 #include "blaze/binary.h"
 #include "blaze/value.h"
+#include "value/utf8.h"
 
 namespace blaze::net {
 namespace {
@@ -30,6 +31,21 @@ Status GetString(const Value::Map& m, std::string_view key, size_t max, std::str
   return Status::Ok();
 }
 
+// Text the decoder accepts: valid UTF-8 (else every byte past ASCII becomes
+// '?'), cut to `max` bytes at a character boundary.
+std::string Clamp(std::string text, size_t max) {
+  if (!value::IsValidUtf8(text)) {
+    for (char& c : text) {
+      if (static_cast<unsigned char>(c) >= 0x80) c = '?';
+    }
+  }
+  if (text.size() <= max) return text;
+  size_t cut = max;
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+  text.resize(cut);
+  return text;
+}
+
 }  // namespace
 
 std::string EncodeControl(const ControlMessage& m) {
@@ -38,14 +54,14 @@ std::string EncodeControl(const ControlMessage& m) {
   map.emplace("stream", Value(static_cast<int64_t>(m.stream)));
   switch (m.type) {
     case ControlMessage::Type::kOpen:
-      map.emplace("database", Value(m.database));
+      map.emplace("database", Value(Clamp(m.database, 256)));
       break;
     case ControlMessage::Type::kOpened:
       break;
     case ControlMessage::Type::kError:
     case ControlMessage::Type::kClose:
-      map.emplace("code", Value(m.code));
-      map.emplace("message", Value(m.message));
+      map.emplace("code", Value(Clamp(m.code, 64)));
+      map.emplace("message", Value(Clamp(m.message, kMaxControlText)));
       break;
   }
   return EncodeBinary(Value(std::move(map)));

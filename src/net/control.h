@@ -38,6 +38,7 @@ inline constexpr std::string_view kCodeTooManyStreams = "too-many-streams";
 inline constexpr std::string_view kCodeUnavailable = "unavailable";
 inline constexpr std::string_view kCodeAccessRevoked = "access-revoked";
 inline constexpr std::string_view kCodeSyncFailed = "sync-failed";
+inline constexpr std::string_view kCodeOverloaded = "overloaded";
 inline constexpr std::string_view kCodeClosed = "closed";
 
 struct ControlMessage {
@@ -49,6 +50,8 @@ struct ControlMessage {
   std::string message;   // error, close (human-readable)
 };
 
+// Text fields are cut to their limits (at a character boundary) and
+// invalid UTF-8 replaced, so whatever is encoded decodes.
 std::string EncodeControl(const ControlMessage& m);
 // kCorruption for anything but a well-formed control message (what was wrong
 // and what was expected in the message).

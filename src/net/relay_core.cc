@@ -172,7 +172,7 @@ class Session final : public ConnectionHandler, public std::enable_shared_from_t
 
   // Registers a stream (before `opened` is sent); false if the session is
   // closed, the stream is in use or the connection has too many.
-  std::string Register(uint16_t stream, const std::string& database, size_t max_streams,
+  std::string Register(uint16_t stream, const std::string& database, size_t max_streams, size_t max_backlog,
                        std::shared_ptr<StreamLink>* link) {
     std::lock_guard<std::mutex> l(mu_);
     if (closed_) return std::string(kCodeClosed);
@@ -181,7 +181,7 @@ class Session final : public ConnectionHandler, public std::enable_shared_from_t
     std::weak_ptr<Session> weak = weak_from_this();
     *link = std::make_shared<StreamLink>(connection_, stream, [weak](uint16_t id, const Status& why) {
       if (auto self = weak.lock()) self->OnLinkClosed(id, why);
-    });
+    }, max_backlog);
     streams_[stream] = Stream{database, *link, 0};
     return "";
   }
@@ -313,7 +313,7 @@ class Session final : public ConnectionHandler, public std::enable_shared_from_t
       streams_.erase(it);
       c = connection_;
     }
-    if (c) SendClose(*c, stream, kCodeSyncFailed, why.ToString());
+    if (c) SendClose(*c, stream, why.code() == StatusCode::kBusy ? kCodeOverloaded : kCodeSyncFailed, why.ToString());
     if (auto relay = relay_.lock()) relay->RemovePeer(s.database, s.peer);
   }
 
@@ -362,7 +362,8 @@ RelayCore::State::OpenResult RelayCore::State::OpenStream(const std::shared_ptr<
     return {std::string(kCodeUnavailable), "database '" + database + "' cannot be opened on the relay now"};
   }
   std::shared_ptr<StreamLink> link;
-  std::string code = session->Register(stream, database, options_.max_streams_per_connection, &link);
+  std::string code = session->Register(stream, database, options_.max_streams_per_connection,
+                                     options_.max_stream_backlog_bytes, &link);
   if (code == kCodeClosed) return {};  // the connection ended meanwhile: nobody to answer
   if (code == kCodeStreamInUse) return {code, "stream " + std::to_string(stream) + " is already open"};
   if (code == kCodeTooManyStreams) {

@@ -48,6 +48,10 @@ struct RelayOptions {
   sync::SyncOptions sync;
   std::chrono::milliseconds tick_interval{200};
   size_t max_streams_per_connection = 64;
+  // Bytes of a client stream's messages waiting for the database's engine,
+  // at most; a client that sends faster than the relay applies past this
+  // has the stream closed (close "overloaded"). 0: no bound.
+  size_t max_stream_backlog_bytes = 64 << 20;
   // Handle control messages (opening a replica file the first time) on the
   // thread that delivers them, instead of the relay's control thread: for
   // deterministic tests and fuzzing. A network server leaves it false.

@@ -3,8 +3,10 @@
 
 namespace blaze::net {
 
-StreamLink::StreamLink(std::shared_ptr<Connection> connection, uint16_t stream, OnClose on_close)
-    : stream_(stream), on_close_(std::move(on_close)), connection_(std::move(connection)) {}
+StreamLink::StreamLink(std::shared_ptr<Connection> connection, uint16_t stream, OnClose on_close,
+                       size_t max_backlog_bytes)
+    : stream_(stream), max_backlog_bytes_(max_backlog_bytes), on_close_(std::move(on_close)),
+      connection_(std::move(connection)) {}
 
 Status StreamLink::Send(std::string message) {
   std::shared_ptr<Connection> c;
@@ -24,6 +26,7 @@ void StreamLink::Close(const Status& why) {
     closed_ = true;
     why_ = why;
     inbox_.clear();
+    inbox_bytes_ = 0;
     connection_.reset();
     on_close = std::move(on_close_);
   }
@@ -55,10 +58,18 @@ void StreamLink::Attach(std::shared_ptr<sync::LinkHandler> handler, sync::Execut
 }
 
 void StreamLink::Deliver(std::string message) {
-  std::lock_guard<std::mutex> l(mu_);
-  if (closed_) return;  // in flight when the stream closed: dropped
-  inbox_.push_back(std::move(message));
-  ScheduleLocked();
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (closed_) return;  // in flight when the stream closed: dropped
+    if (max_backlog_bytes_ == 0 || inbox_bytes_ + message.size() <= max_backlog_bytes_) {
+      inbox_bytes_ += message.size();
+      inbox_.push_back(std::move(message));
+      ScheduleLocked();
+      return;
+    }
+  }
+  Close(Status::Busy("stream " + std::to_string(stream_) + ": more than " + std::to_string(max_backlog_bytes_) +
+                     " bytes of messages waiting to be applied (the peer sends faster than they apply)"));
 }
 
 void StreamLink::ScheduleLocked() {
@@ -83,6 +94,7 @@ void StreamLink::RunDelivery() {
     handler = handler_.lock();
     if (!handler) return;
     batch.swap(inbox_);
+    inbox_bytes_ = 0;
     if (notify_closed_ && batch.empty()) {
       notify_closed_ = false;
       notify = true;

@@ -34,7 +34,11 @@ namespace blaze::net {
 class StreamLink final : public sync::Link, public std::enable_shared_from_this<StreamLink> {
  public:
   using OnClose = std::function<void(uint16_t stream, const Status& why)>;
-  StreamLink(std::shared_ptr<Connection> connection, uint16_t stream, OnClose on_close);
+  // `max_backlog_bytes` (0: no bound): received messages waiting for the
+  // engine, in bytes, at most; a peer that sends faster than its engine
+  // applies past it has the stream closed (kBusy, through on_close).
+  StreamLink(std::shared_ptr<Connection> connection, uint16_t stream, OnClose on_close,
+             size_t max_backlog_bytes = 0);
 
   Status Send(std::string message) override;
   void Close(const Status& why) override;
@@ -55,6 +59,7 @@ class StreamLink final : public sync::Link, public std::enable_shared_from_this<
   void RunDelivery();
 
   const uint16_t stream_;
+  const size_t max_backlog_bytes_;
   OnClose on_close_;
 
   mutable std::mutex mu_;
@@ -62,6 +67,7 @@ class StreamLink final : public sync::Link, public std::enable_shared_from_this<
   std::weak_ptr<sync::LinkHandler> handler_;
   sync::Executor* executor_ = nullptr;
   std::deque<std::string> inbox_;
+  size_t inbox_bytes_ = 0;
   bool scheduled_ = false;
   bool closed_ = false;
   bool notify_closed_ = false;  // the handler is still to hear OnClosed

@@ -9,6 +9,7 @@
 
 #include "blaze/binary.h"
 #include "net/relay_core.h"
+#include "net/stream_link.h"
 #include "support/db_fixture.h"
 #include "sync/messages.h"
 
@@ -59,6 +60,19 @@ TEST(ControlMessageTest, RefusesMalformedMessages) {
   EXPECT_TRUE(DecodeControl(enc({{"type", Value("error")}, {"stream", Value(0)}, {"code", Value("bad-request")},
                                  {"message", Value("")}}))
                   .ok());
+}
+
+TEST(ControlMessageTest, LongOrInvalidTextIsClampedSoItAlwaysDecodes) {
+  std::string long_text;
+  for (int i = 0; i < 600; ++i) long_text += "\xc3\xa9";  // 1200 bytes of 'é'
+  ControlMessage m{ControlMessage::Type::kClose, 1, "", "sync-failed", long_text};
+  auto back = DecodeControl(EncodeControl(m));
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->message.size(), 1024u);
+  m.message = "bad \xff byte";
+  back = DecodeControl(EncodeControl(m));
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->message, "bad ? byte");
 }
 
 TEST(ControlMessageTest, DatabaseNames) {
@@ -188,6 +202,21 @@ TEST_F(SessionTest, ASyncFailureOnAStreamClosesItWithSyncFailed) {
   EXPECT_EQ(a[1].stream, 3);
   EXPECT_EQ(a[1].code, "sync-failed");
   EXPECT_FALSE(conn_->closed());
+}
+
+TEST(StreamLinkTest, APeerSendingPastTheBacklogBoundHasTheStreamClosed) {
+  PublicKey key{};
+  auto conn = std::make_shared<RecordingConnection>(key);
+  Status closed_with;
+  auto link = std::make_shared<StreamLink>(conn, 4, [&](uint16_t, const Status& why) { closed_with = why; }, 100);
+  // No engine attached yet: everything waits in the backlog.
+  link->Deliver(std::string(60, 'a'));
+  link->Deliver(std::string(40, 'b'));
+  EXPECT_FALSE(link->closed());
+  link->Deliver("c");
+  EXPECT_TRUE(link->closed());
+  EXPECT_EQ(closed_with.code(), StatusCode::kBusy) << closed_with.ToString();
+  EXPECT_EQ(link->Send("x").code(), StatusCode::kFailedPrecondition);
 }
 
 }  // namespace
