@@ -127,6 +127,31 @@ TEST_F(RelayTest, ForbiddenAndUnknownDatabasesGetTheSameAnswerAndOtherStreamsGoO
   EXPECT_FALSE(b->mux->closed());
 }
 
+TEST_F(RelayTest, AStreamTheClientDropsAndAConnectionThatEndsLeaveNothingBehind) {
+  StartRelay();
+  Client* a = clients_.emplace_back(std::make_unique<Client>(dir_.File("a.blazedb"))).get();
+  a->mux = Connect("alice");
+  auto link = a->mux->Open("bugs");
+  ASSERT_TRUE(link.ok());
+  uint64_t peer = a->engine->AddPeer(*link);
+  auto streams = [&] {
+    auto f = relay_->Figures();
+    return f.empty() ? size_t{0} : f[0].streams;
+  };
+  ASSERT_TRUE(Eventually([&] { return streams() == 1; }));
+  a->engine->RemovePeer(peer);  // the client's engine closes the link: `close` to the relay
+  ASSERT_TRUE(Eventually([&] { return streams() == 0; }));
+  EXPECT_FALSE(a->mux->closed());
+  EXPECT_EQ(relay_->connection_count(), 1u);
+  // The same database again on the same connection, then the connection ends.
+  auto again = a->mux->Open("bugs");
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  a->engine->AddPeer(*again);
+  ASSERT_TRUE(Eventually([&] { return streams() == 1; }));
+  a->mux.reset();
+  ASSERT_TRUE(Eventually([&] { return streams() == 0 && relay_->connection_count() == 0; }));
+}
+
 TEST_F(RelayTest, UnknownKeyIsRefusedWithAnErrorAndClosed) {
   StartRelay();
   auto mux = Connect("stranger");
