@@ -185,10 +185,14 @@ class Session final : public ConnectionHandler, public std::enable_shared_from_t
     streams_[stream] = Stream{database, *link, 0};
     return "";
   }
-  void SetPeer(uint16_t stream, uint64_t peer) {
+  // Records the engine's peer id of a registered stream; false if the
+  // stream was closed meanwhile (whoever closed it saw no peer id to remove).
+  bool SetPeer(uint16_t stream, const std::shared_ptr<StreamLink>& link, uint64_t peer) {
     std::lock_guard<std::mutex> l(mu_);
     auto it = streams_.find(stream);
-    if (it != streams_.end()) it->second.peer = peer;
+    if (it == streams_.end() || it->second.link != link) return false;
+    it->second.peer = peer;
+    return true;
   }
   void SendOpened(uint16_t stream) {
     std::shared_ptr<Connection> c = connection();
@@ -371,7 +375,8 @@ RelayCore::State::OpenResult RelayCore::State::OpenStream(const std::shared_ptr<
   }
   // `opened` goes out before the engine's hello (the connection's queue keeps order).
   session->SendOpened(stream);
-  session->SetPeer(stream, (*hub)->engine->AddPeer(link));
+  uint64_t peer = (*hub)->engine->AddPeer(link);
+  if (!session->SetPeer(stream, link, peer)) (*hub)->engine->RemovePeer(peer);
   return {};
 }
 
