@@ -170,10 +170,10 @@ Result<WatchHandle> Database::Watch(std::string_view collection, std::string_vie
   Impl* impl = impl_.get();
   if (!impl_->watcher_) {
     impl_->watcher_ = std::make_shared<store::Watcher>(
-        [impl](const std::vector<std::string>& colls, const std::map<std::string, store::KnownRecords>& known,
-               int64_t* cursor, store::WatchRound* out) {
+        [impl](const std::function<std::vector<std::string>()>& watched,
+               const std::map<std::string, store::KnownRecords>& known, int64_t* cursor, store::WatchRound* out) {
           std::lock_guard<std::mutex> l(impl->mu_);
-          return impl->CollectEvents(colls, known, cursor, out);
+          return impl->CollectEvents(watched(), known, cursor, out);
         },
         spec.start_seq, impl_->options_.watch_poll_ms,
         std::chrono::microseconds(std::max(0, impl_->options_.watch_spin_us)));

@@ -63,7 +63,6 @@ void Watcher::Notify() {
 void Watcher::Run() {
   bool busy = false;  // the last round delivered something
   while (true) {
-    std::vector<std::string> collections;
     if (busy && spin_.count() > 0) {
       uint64_t seen = notified_.load(std::memory_order_acquire);
       SpinUntil(spin_, [&] { return notified_.load(std::memory_order_acquire) != seen; });
@@ -73,34 +72,38 @@ void Watcher::Run() {
       cv_.wait_for(lock, std::chrono::milliseconds(poll_ms_), [this] { return stop_ || wake_; });
       if (stop_) return;
       wake_ = false;
-      std::set<std::string> names;
-      for (const auto& [id, e] : entries_) names.insert(e->spec.collection);
-      collections.assign(names.begin(), names.end());
-      // A collection no watch names any more stops being tracked: a later
-      // watch of it scans afresh. New Knowns come in from Add.
-      for (auto it = tracked_.begin(); it != tracked_.end();) {
-        if (names.count(*it)) {
-          ++it;
-          continue;
-        }
-        pending_.erase(*it);
-        known_.erase(*it);
-        known_base_.erase(*it);
-        it = tracked_.erase(it);
-      }
-      for (auto& [name, k] : pending_) {
-        known_[name] = std::move(k.records);
-        known_base_[name] = k.base_seq;
-      }
-      pending_.clear();
     }
     WatchRound round;
     // An error here (say, a locked file) is transient: the cursor has not
     // moved, so the next round retries the same changes.
-    busy = source_(collections, known_, &cursor_, &round).ok() &&
+    busy = source_([this] { return Watched(); }, known_, &cursor_, &round).ok() &&
            (!round.events.empty() || !round.recovered.empty());
     if (busy) Deliver(round);
   }
+}
+
+std::vector<std::string> Watcher::Watched() {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::set<std::string> names;
+  for (const auto& [id, e] : entries_) names.insert(e->spec.collection);
+  // A collection no watch names any more stops being tracked: a later watch
+  // of it scans afresh. New Knowns come in from Add.
+  for (auto it = tracked_.begin(); it != tracked_.end();) {
+    if (names.count(*it)) {
+      ++it;
+      continue;
+    }
+    pending_.erase(*it);
+    known_.erase(*it);
+    known_base_.erase(*it);
+    it = tracked_.erase(it);
+  }
+  for (auto& [name, k] : pending_) {
+    known_[name] = std::move(k.records);
+    known_base_[name] = k.base_seq;
+  }
+  pending_.clear();
+  return std::vector<std::string>(names.begin(), names.end());
 }
 
 bool Watcher::KnownAs(const WatchEvent& we) const {

@@ -86,10 +86,13 @@ struct WatchRound {
 
 class Watcher {
  public:
-  // Collects the events after *cursor for the listed collections into the
-  // round, comparing with `known` when it finds a gap; advances *cursor
-  // (takes the database lock).
-  using Source = std::function<Status(const std::vector<std::string>&,
+  // Collects the events after *cursor for the watched collections into the
+  // round, comparing with `known` when it finds a gap; advances *cursor. It
+  // takes the database lock, and only then calls `watched` for the
+  // collections (and brings `known` up to date): a watch added before that
+  // is served by this round, one added after it starts past this round's
+  // cursor (Add runs under the same lock), so no commit falls between.
+  using Source = std::function<Status(const std::function<std::vector<std::string>()>& watched,
                                       const std::map<std::string, KnownRecords>& known, int64_t*, WatchRound*)>;
   // Reads a collection's Known (called by Add under the database lock the caller holds).
   using Scan = std::function<Result<KnownRecords>(const std::string& collection)>;
@@ -120,6 +123,9 @@ class Watcher {
     int64_t base_seq = 0;  // events at or before this are already in `records`
   };
   void Run();
+  // The collections watches name now; installs new Knowns, drops unused ones
+  // (watcher thread, inside the Source).
+  std::vector<std::string> Watched();
   void Deliver(const WatchRound& round);
   // Hands one event to the watches of its collection and updates Known.
   void DeliverOne(const WatchEvent& we, const std::vector<std::shared_ptr<Entry>>& entries);
