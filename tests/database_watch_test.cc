@@ -434,6 +434,35 @@ TEST(WatchTest, OwnCommitsCompactedBeforeTheWatchReadThemAreDeliveredExactly) {
   EXPECT_EQ(sink.size(), 5u);
 }
 
+// Recovery after a gap covers every watched collection of the handle, each
+// watch gets only its own collection's records, and a collection nobody
+// watches costs nothing.
+TEST(WatchTest, RecoveryAfterAGapServesEveryWatchedCollection) {
+  TempDir dir;
+  auto writer = OpenOrDie(dir.File("w.blazedb"));
+  auto watcher = OpenOrDie(dir.File("w.blazedb"));
+  ASSERT_TRUE(writer->Put("notes", "old", J("{}")).ok());
+  Sink bugs, notes;
+  Hold hold("first");
+  auto h1 = watcher->Watch("bugs", "", hold.Wrap(bugs.Callback()));
+  auto h2 = watcher->Watch("notes", "", notes.Callback());
+  ASSERT_TRUE(h1.ok() && h2.ok());
+  ASSERT_TRUE(writer->Put("bugs", "first", J("{}")).ok());
+  ASSERT_TRUE(hold.WaitInside());
+  ASSERT_TRUE(writer->Put("notes", "n1", J("{}")).ok());
+  ASSERT_TRUE(writer->Delete("notes", "old").ok());
+  ASSERT_TRUE(writer->Put("bugs", "b1", J("{}")).ok());
+  ASSERT_TRUE(writer->Put("other", "x", J("{}")).ok());
+  ASSERT_TRUE(writer->Compact(PruneAndPurgeAll()).ok());
+  ASSERT_TRUE(writer->Put("notes", "n2", J("{}")).ok());
+  hold.Release();
+  EXPECT_EQ(Ids(bugs.WaitFor(2)), "first:inserted b1:inserted ");
+  EXPECT_EQ(Ids(notes.WaitFor(3)), "n1:inserted old:deleted n2:inserted ");
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(bugs.size(), 2u);
+  EXPECT_EQ(notes.size(), 3u);
+}
+
 TEST(WatchTest, ABadQueryIsRefused) {
   TempDir dir;
   auto db = OpenOrDie(dir.File("w.blazedb"));
