@@ -9,8 +9,14 @@ namespace blaze::local {
 
 std::vector<Seq> ProbeSeqs(Seq top) {
   std::vector<Seq> seqs;
-  for (Seq down = 0; top > down; down = down == 0 ? 1 : down * 2) seqs.push_back(top - down);
-  if (top > 0 && seqs.back() != 1) seqs.push_back(1);
+  if (top == 0) return seqs;
+  for (Seq down = 0;;) {
+    seqs.push_back(top - down);
+    const Seq next = down == 0 ? 1 : down * 2;
+    if (next >= top || next < down) break;  // (next < down: it wrapped)
+    down = next;
+  }
+  if (seqs.back() != 1) seqs.push_back(1);
   std::reverse(seqs.begin(), seqs.end());
   return seqs;
 }

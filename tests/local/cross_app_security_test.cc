@@ -174,6 +174,30 @@ TEST_F(CrossAppSecurityTest, OwnHistoryStampsNameOnlyTheAppsOwnNodeAndCannotRota
   EXPECT_EQ(SeqOf(*vv, victim), 3u);
 }
 
+// Own-history is a version-2 message: an app that offers only version 1 (an
+// older build) is never sent it, and syncs as before.
+TEST_F(CrossAppSecurityTest, AVersionOneAppIsNotSentOwnHistory) {
+  auto old = HostileApp::Connect(group_, "bugs.blazedb", dash_key_, {1});
+  ASSERT_TRUE(old.ok()) << old.status().ToString();
+  EXPECT_EQ((*old)->channel().peer().version, 1);
+  const NodeId node{0x7777};
+  ASSERT_TRUE((*old)->SendHello(node).ok());
+  ASSERT_TRUE((*old)->ReceiveUntil<sync::Hello>().ok());
+  ASSERT_TRUE((*old)->SendChanges(1, {HostileApp::Put(node, 1, HostileApp::HlcAgo(0), "comments", "v1",
+                                                      J(R"({"text":"old app"})"))})
+                  .ok());
+  ASSERT_TRUE((*old)->ReceiveUntil<sync::Ack>().ok());
+  // A second connection of the same node: the owner now holds one of its changes.
+  auto again = HostileApp::Connect(group_, "bugs.blazedb", dash_key_, {1});
+  ASSERT_TRUE(again.ok());
+  ASSERT_TRUE((*again)->SendHello(node, {{node, 1}}).ok());
+  ASSERT_TRUE((*again)->ReceiveUntil<sync::Hello>().ok());
+  for (auto* app : {old->get(), again->get()}) {
+    for (const auto& m : app->received()) EXPECT_FALSE(std::holds_alternative<sync::OwnHistory>(m));
+  }
+  EXPECT_TRUE(owner_->Get("comments", "v1").ok());
+}
+
 // Writing under another app's origin: refused whether the node is announced
 // in the hello (bound to the other app) or only used in the changes.
 TEST_F(CrossAppSecurityTest, AnAppCannotWriteUnderAnotherOrigin) {
