@@ -52,6 +52,17 @@ std::vector<Seq> ProbeSeqs(Seq top);
 // seq after which the file's changes are not the owner's (0: from the first).
 [[nodiscard]] Result<std::optional<Seq>> ForkPoint(Database& replica, NodeId self, const sync::OwnHistory& owner);
 
+// What the reader does at the owner's hello: nullopt when the file goes on
+// under `self`; otherwise it continues under a fresh node id with its
+// changes after the returned seq re-issued. That is the fork point when the
+// stamps show one; else, when the owner holds more of `self` than the file
+// (`owner_holds` > `file_holds`: the file is older than its own history),
+// the highest seq both can tell and agree on (0 when none: without stamps —
+// an owner of version 1, or a log pruned below them — every change of the
+// file is re-issued, since any of them may be one the owner lacks).
+[[nodiscard]] Result<std::optional<Seq>> ReissuePoint(Database& replica, NodeId self, const sync::OwnHistory* owner,
+                                                      Seq owner_holds, Seq file_holds);
+
 }  // namespace blaze::local
 
 #endif  // BLAZE_LOCAL_OWN_HISTORY_H_

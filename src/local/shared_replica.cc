@@ -299,32 +299,26 @@ class SharedReplica::Impl {
     if (auto* h = std::get_if<sync::Hello>(&msg)) {
       BLAZE_ASSIGN_OR_RETURN(VersionVector mine, DatabaseAccess::GetVersionVector(*db_));
       const NodeId self = self_;
-      // The file was put back from a backup in place (same inode) and
-      // written since: its changes after the fork reuse seqs the owner holds
-      // other changes under. Neither side would send its own: re-issue ours
-      // under a fresh id, and receive the owner's under the old one.
-      std::optional<Seq> fork;
-      if (owner_history_) {
-        BLAZE_ASSIGN_OR_RETURN(fork, local::ForkPoint(*db_, self, *owner_history_));
-        owner_history_.reset();
-      }
-      if (fork) {
-        restart_after_ = *fork;
-        return Status::Aborted("the owner holds other changes of this replica's node " + self.ToHex() +
-                               " than the file after seq " + std::to_string(*fork) +
-                               " (restored from a backup in place and written since?); re-issuing the file's " +
-                               std::to_string(SeqOf(mine, self) - *fork) + " change(s) after it under a fresh node id");
-      }
-      // The owner holding more of our own changes than this file does means
-      // the file was put back from a backup or a copy in place (same inode):
-      // writing on under this node id would reuse seqs the owner already has,
-      // and those changes would never be sent. Continue under a fresh id.
-      if (SeqOf(h->vv, self) > SeqOf(mine, self)) {
-        restart_after_ = SeqOf(mine, self);  // nothing of the file to re-issue
-        return Status::Aborted("the owner holds changes of this replica's node " + self.ToHex() + " up to seq " +
-                               std::to_string(SeqOf(h->vv, self)) + " but the file only up to " +
-                               std::to_string(SeqOf(mine, self)) +
-                               " (restored from a backup or copied back in place?); continuing under a fresh node id");
+      // The file was put back from a backup in place (same inode): when the
+      // owner's stamps of our changes differ from the file's (version 2),
+      // its changes after the fork reuse seqs the owner holds other changes
+      // under, and neither side would send its own; when the owner holds
+      // more of them than the file, writing on under this id would reuse
+      // seqs too. Continue under a fresh id, re-issuing the file's changes
+      // the owner may lack, and receive the owner's under the old id.
+      const Seq owner_holds = SeqOf(h->vv, self), file_holds = SeqOf(mine, self);
+      BLAZE_ASSIGN_OR_RETURN(std::optional<Seq> after,
+                             local::ReissuePoint(*db_, self, owner_history_ ? &*owner_history_ : nullptr,
+                                                 owner_holds, file_holds));
+      owner_history_.reset();
+      if (after) {
+        restart_after_ = *after;
+        return Status::Aborted("the owner holds " + std::to_string(owner_holds) + " changes of this replica's node " +
+                               self.ToHex() + ", the file " + std::to_string(file_holds) +
+                               ", and they are the same only up to seq " + std::to_string(*after) +
+                               " as far as can be told (restored from a backup in place?); continuing under a fresh "
+                               "node id, with the file's " + std::to_string(file_holds - std::min(file_holds, *after)) +
+                               " change(s) after that re-issued under it");
       }
       std::lock_guard<std::mutex> l(mu_);
       owner_hello_ = true;

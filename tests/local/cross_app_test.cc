@@ -35,7 +35,7 @@ constexpr const char* kPolicy = R"({ "apps": {
     "*": { "collections": { "releases": { "access": "read" } } } } })";
 
 class CrossAppTest : public ::testing::Test {
-  friend void RestoreInPlaceAndWriteOffline(CrossAppTest& t, int lost, int offline);
+  friend void RestoreInPlaceAndWriteOffline(CrossAppTest& t, int lost, int offline, bool owner_compacts);
 
  protected:
   void SetUp() override {
@@ -282,25 +282,33 @@ TEST_F(CrossAppTest, AReplicaPutBackFromABackupInPlaceLosesNoWrites) {
 // id. `lost` writes are made after the backup (and reach the owner) before it
 // is restored; `offline` writes after the restore, the last one a patch of a
 // record the owner holds (c1), whose newer stamp must win on both sides.
-void RestoreInPlaceAndWriteOffline(CrossAppTest& t, int lost, int offline);
+void RestoreInPlaceAndWriteOffline(CrossAppTest& t, int lost, int offline, bool owner_compacts);
 
 TEST_F(CrossAppTest, AReplicaRestoredInPlaceAndWrittenOfflineLosesNoWrites) {
   // As many writes lost as made offline: the counts are equal, nothing rotated before.
-  RestoreInPlaceAndWriteOffline(*this, 2, 2);
+  RestoreInPlaceAndWriteOffline(*this, 2, 2, /*owner_compacts=*/false);
 }
 
 TEST_F(CrossAppTest, AReplicaRestoredFromAnOlderBackupAndWrittenOfflineLosesNoWrites) {
   // The owner holds MORE of the node than the file: the reader rotated, but
   // its offline writes stayed under the old id and were never sent.
-  RestoreInPlaceAndWriteOffline(*this, 3, 2);
+  RestoreInPlaceAndWriteOffline(*this, 3, 2, /*owner_compacts=*/false);
+}
+
+TEST_F(CrossAppTest, AReplicaRestoredFromAnOlderBackupLosesNoWritesAfterTheOwnerPrunedItsLog) {
+  // The owner compacted: it can tell the stamp of the node's last change
+  // only, not of the seqs the file holds. The reader cannot see where the
+  // histories forked and re-issues every change of the file; those the
+  // owner held merge to the same records.
+  RestoreInPlaceAndWriteOffline(*this, 3, 2, /*owner_compacts=*/true);
 }
 
 TEST_F(CrossAppTest, AReplicaRestoredInPlaceAndWrittenMoreOfflineThanItLostLosesNoWrites) {
   // The file holds more: only the writes above the owner's count were sent.
-  RestoreInPlaceAndWriteOffline(*this, 1, 3);
+  RestoreInPlaceAndWriteOffline(*this, 1, 3, /*owner_compacts=*/false);
 }
 
-void RestoreInPlaceAndWriteOffline(CrossAppTest& t, int lost, int offline) {
+void RestoreInPlaceAndWriteOffline(CrossAppTest& t, int lost, int offline, bool owner_compacts) {
   t.Share();
   const std::string path = t.dir_.File("dash.blazedb");
   const std::string backup = t.dir_.File("dash.backup");
@@ -319,6 +327,11 @@ void RestoreInPlaceAndWriteOffline(CrossAppTest& t, int lost, int offline) {
   ASSERT_TRUE(dash->WaitForCatchUp(10s).ok());
   ASSERT_TRUE(Eventually([&] { return t.owner_->Get("comments", lost_ids.back()).ok(); }));
   dash.reset();
+  if (owner_compacts) {
+    CompactOptions prune;
+    prune.log_horizon_ms = 0;
+    ASSERT_TRUE(t.owner_->Compact(prune).ok());
+  }
   // The file is closed (no -wal to carry); overwriting keeps its inode.
   std::filesystem::copy_file(backup, path, std::filesystem::copy_options::overwrite_existing);
   {

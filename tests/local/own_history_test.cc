@@ -52,6 +52,33 @@ TEST(OwnHistoryTest, AForkLiesBelowTheLowestDifferingStampAndAtTheHighestAgreein
   EXPECT_EQ(fork({{{3, hlc(3)}, {7, Hlc{12345}}}}), std::nullopt);
 }
 
+TEST(OwnHistoryTest, AFileBehindTheOwnerReissuesWhatTheOwnerCannotShowItHolds) {
+  testing::TempDir dir;
+  auto db = testing::OpenOrDie(dir.File("r.blazedb"));
+  for (int i = 1; i <= 4; ++i) ASSERT_TRUE(db->Put("c", "k" + std::to_string(i), J(R"({"a":1})")).ok());
+  const NodeId self = db->node_id();
+  auto mine = Own(*db, self);
+  auto point = [&](const sync::OwnHistory* h, Seq owner_holds) {
+    auto p = local::ReissuePoint(*db, self, h, owner_holds, 4);
+    EXPECT_TRUE(p.ok()) << p.status().ToString();
+    return p.ok() ? *p : std::optional<Seq>(99);
+  };
+  // Not behind, no fork: goes on.
+  EXPECT_EQ(point(nullptr, 4), std::nullopt);
+  EXPECT_EQ(point(nullptr, 2), std::nullopt);
+  // Behind with the top agreeing: only behind, nothing to re-issue.
+  sync::OwnHistory top{{{2, mine[1].hlc}, {4, mine[3].hlc}}};
+  EXPECT_EQ(point(&top, 6), 4u);
+  // Behind with nothing to compare (an owner of version 1, or pruned): all of it.
+  EXPECT_EQ(point(nullptr, 6), 0u);
+  // Behind, the top unknown, a lower seq agreeing: after that one.
+  sync::OwnHistory low{{{2, mine[1].hlc}}};
+  EXPECT_EQ(point(&low, 6), 2u);
+  // A fork wins over the counts.
+  sync::OwnHistory fork{{{2, mine[1].hlc}, {3, Hlc{mine[2].hlc.value + 1}}}};
+  EXPECT_EQ(point(&fork, 3), 2u);
+}
+
 // Re-issuing: a fresh node id, the changes after the fork under it with their
 // hlc and ops, and record states that read exactly as those of a replica that
 // received the changes up to the fork and then the re-issued ones.
