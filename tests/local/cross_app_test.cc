@@ -399,6 +399,38 @@ TEST_F(CrossAppTest, ACopiedReplicaKeepsItsOwnOfflineWriteAcrossTheFullImage) {
   EXPECT_TRUE(Eventually([&] { return second->db().Get("comments", "in-copy").ok(); }, 3s));
 }
 
+// KNOWN DEFECT, not fixed (a sibling of the replica restored in place, on
+// the owner's side; disabled: fails on main and on this branch). The
+// OWNER's file put back in place from a backup keeps its node id, and its
+// next writes reuse seqs of that node the apps already hold (by alias): the
+// app's hello shows it, but the owner neither rotates its node (as the sync
+// engine does at a hello showing more of its own node) nor re-issues, so
+// those writes never reach the apps while they report caught up. Unlike a
+// replica, the apps keep no log of the owner's changes to compare stamps
+// with, so a fix must choose what to re-issue from the owner's side.
+TEST_F(CrossAppTest, DISABLED_AnOwnerRestoredInPlaceAndWrittenBeforeAppsReconnectLosesNoWrites) {
+  const std::string path = dir_.File("bugs.blazedb");
+  const std::string backup = dir_.File("bugs.backup");
+  Share();
+  auto dash = Connect(dash_key_, "dash.blazedb");
+  ASSERT_TRUE(dash->WaitForCatchUp(10s).ok());
+  share_.reset();
+  owner_.reset();
+  std::filesystem::copy_file(path, backup);
+  owner_ = testing::OpenOrDie(path);
+  Share();
+  ASSERT_TRUE(owner_->Put("comments", "after-backup", J(R"({"text":"lost by the restore"})")).ok());
+  ASSERT_TRUE(Eventually([&] { return dash->db().Get("comments", "after-backup").ok(); }));
+  share_.reset();
+  owner_.reset();
+  std::filesystem::copy_file(backup, path, std::filesystem::copy_options::overwrite_existing);
+  owner_ = testing::OpenOrDie(path);
+  ASSERT_TRUE(owner_->Put("comments", "after-restore", J(R"({"text":"written on the restored owner"})")).ok());
+  Share();
+  ASSERT_TRUE(dash->WaitForCatchUp(10s).ok());
+  EXPECT_TRUE(Eventually([&] { return dash->db().Get("comments", "after-restore").ok(); }, 3s));
+}
+
 // Found by the attack round: `blazedb put dash.db ...; blazedb compact
 // dash.db; blazedb connect ... --once` never delivered the write (connect
 // failed "not caught up" on every later run). A replica sends its own
