@@ -105,8 +105,10 @@ Result<std::map<Seq, Hlc>> DatabaseAccess::StampsAt(Database& db, NodeId origin,
   if (seqs.empty()) return out;
   BLAZE_RETURN_IF_ERROR(impl.conn_->Exec("BEGIN"));  // one consistent read
   Status s = [&]() -> Status {
-    BLAZE_ASSIGN_OR_RETURN(auto logged, impl.conn_->Prepare("SELECT hlc FROM blaze_changes WHERE origin = ? AND seq = ?"));
-    BLAZE_ASSIGN_OR_RETURN(auto horizon, impl.conn_->Prepare("SELECT seq, hlc FROM blaze_log_horizon WHERE origin = ?"));
+    BLAZE_ASSIGN_OR_RETURN(auto logged,
+                           impl.conn_->Prepare("SELECT hlc FROM blaze_changes WHERE origin = ? AND seq = ?"));
+    BLAZE_ASSIGN_OR_RETURN(auto horizon,
+                           impl.conn_->Prepare("SELECT seq, hlc FROM blaze_log_horizon WHERE origin = ?"));
     horizon->BindInt(1, static_cast<int64_t>(origin.value));
     BLAZE_ASSIGN_OR_RETURN(bool has_horizon, horizon->Step());
     const Seq horizon_seq = has_horizon ? static_cast<Seq>(horizon->ColumnInt(0)) : 0;
