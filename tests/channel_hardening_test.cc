@@ -116,6 +116,37 @@ TEST(ChannelHardeningTest, APeerThatStopsReadingHoldsNeitherSendNorClose) {
   EXPECT_FALSE(sending.get().ok());
 }
 
+// A send that times out on a peer that stopped reading closes the channel;
+// a Receive under way on another thread then fails naming that send failure,
+// not the end of stream the channel's own close makes it read.
+TEST(ChannelHardeningTest, AReceiveEndedByATimedOutSendNamesTheTimeout) {
+  testing::Party client, server;
+  testing::MakeParties(&client, &server);
+  client.options.send_timeout = 300ms;
+  auto pair = MakeUnixSocketPair();
+  ASSERT_TRUE(pair.ok());
+  auto opened = testing::OpenPair(client.options, std::move(pair->first), server.options, std::move(pair->second));
+  ASSERT_TRUE(opened.client.ok() && opened.server.ok());
+  SecureChannel& ch = **opened.client;
+  auto receiving = std::async(std::launch::async, [&] {
+    while (true) {
+      auto m = ch.Receive(100ms);
+      if (!m.ok() && m.status().code() != StatusCode::kIOError) return m.status();
+    }
+  });
+  const std::string big(1 << 20, 'x');
+  Status s;
+  for (int i = 0; i < 64 && s.ok(); ++i) s = ch.Send(0, big);  // the server reads nothing
+  ASSERT_FALSE(s.ok()) << "64 MiB went into a socket nobody reads";
+  ASSERT_EQ(receiving.wait_for(10s), std::future_status::ready) << "the receive outlived the closed channel";
+  Status why = receiving.get();
+  EXPECT_EQ(why.code(), StatusCode::kAborted) << why.ToString();
+  EXPECT_NE(why.message().find("sending failed"), std::string::npos) << why.ToString();
+  EXPECT_NE(why.message().find("write to Unix socket timed out"), std::string::npos) << why.ToString();
+  // Every later Receive says the same.
+  EXPECT_EQ(ch.Receive(10ms).status().ToString(), why.ToString());
+}
+
 // A peer that sends the first frame of a long message and then nothing:
 // with partial_message_timeout the receiver gives up (and frees the part it
 // holds) instead of keeping it for as long as the connection lives.

@@ -131,3 +131,47 @@ TEST(DatabaseOpenTest, TwoInMemoryDatabasesHaveDistinctNodeIds) {
 
 }  // namespace
 }  // namespace blaze
+
+namespace blaze {
+namespace {
+
+// SQLite's process-wide memory statistics take a global mutex on every
+// allocation (docs/performance.md): the first Open turns them off, unless
+// the application initialized SQLite first. Process-wide state, so each case
+// runs in a fresh process (a threadsafe death test re-executes the binary).
+// Returns the database open: SQLite counts memory in use, none once closed.
+std::unique_ptr<Database> OpenAndWrite(const std::string& path) {
+  auto db = testing::OpenOrDie(path);
+  for (int i = 0; i < 100; ++i) {
+    if (!db->Put("bugs", "b" + std::to_string(i), testing::J(R"({"title":"x"})")).ok()) std::exit(3);
+  }
+  return db;
+}
+
+TEST(DatabaseOpenTest, TheFirstOpenTurnsSqlitesMemoryStatisticsOff) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  testing::TempDir dir;
+  const std::string path = dir.File("stats.blazedb");
+  EXPECT_EXIT(
+      {
+        auto db = OpenAndWrite(path);
+        std::exit(sqlite3_memory_used() == 0 ? 0 : 1);
+      },
+      ::testing::ExitedWithCode(0), "");
+}
+
+TEST(DatabaseOpenTest, AnApplicationThatInitializedSqliteKeepsItsMemoryStatistics) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  testing::TempDir dir;
+  const std::string path = dir.File("stats.blazedb");
+  EXPECT_EXIT(
+      {
+        if (sqlite3_initialize() != SQLITE_OK) std::exit(2);
+        auto db = OpenAndWrite(path);
+        std::exit(sqlite3_memory_used() > 0 ? 0 : 1);
+      },
+      ::testing::ExitedWithCode(0), "");
+}
+
+}  // namespace
+}  // namespace blaze

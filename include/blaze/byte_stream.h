@@ -27,8 +27,8 @@ class ByteStream {
   virtual ~ByteStream() = default;
   // Writes all of `bytes` (blocking, at most the write timeout). kIOError once
   // the stream is closed or broken, or when the timeout ran out (the peer
-  // stopped reading): the stream is then closed, since part of `bytes` may
-  // have been written.
+  // stopped reading): the stream is then unusable, since part of `bytes`
+  // may have been written, and the caller must Close it.
   [[nodiscard]] virtual Status Write(std::string_view bytes) = 0;
   // Bounds each later Write to `timeout` (zero or less: no bound, the
   // default). Streams whose writes never wait (in-memory) ignore it.

@@ -142,6 +142,9 @@ class Database {
   // file that is not a BlazeDB database (kCorruption), one written by a newer
   // format (kNotSupported), and a missing or empty file unless
   // create_if_missing (kNotFound). Options::read_only opens without writing.
+  // The first Open in a process turns SQLite's process-wide memory
+  // statistics off unless the application initialized SQLite itself first
+  // (docs/performance.md).
   static Result<std::unique_ptr<Database>> Open(const Options& options, const std::string& path);
   ~Database();
   Database(const Database&) = delete;

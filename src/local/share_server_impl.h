@@ -118,6 +118,25 @@ struct CrossAppShare::Impl::Session : std::enable_shared_from_this<Session> {
   std::map<NodeId, NodeId> alias_of, real_of;
   bool checkpoint_dirty = false;
   CrossAppConnection stats;
+  // Corrections of refused changes sent and not yet acknowledged, by batch
+  // (guarded by mu): the app's own seq the owner had applied when it read
+  // the states (`read_at`), and each record with its blaze_refused entry
+  // then. The app's ack settles them (SettleCorrection).
+  struct Correction {
+    Seq read_at = 0;
+    std::map<DatabaseAccess::RecordKey, Seq> records;
+  };
+  std::map<uint64_t, Correction> corrections;
+  // Acknowledged corrections the app applied with its own seq at `to` above
+  // `from` (the correction's read_at): its changes in (from, to] touching the
+  // record were undone in the replica by the correction. Looked at once the
+  // owner holds the app's changes up to `to` (rx thread only).
+  struct Recheck {
+    DatabaseAccess::RecordKey key;
+    Seq entry = 0;
+    Seq from = 0, to = 0;
+  };
+  std::vector<Recheck> rechecks;
 
   // `vv` with every origin but the app's own node replaced by its alias.
   // Called with mu held.
@@ -161,7 +180,21 @@ struct CrossAppShare::Impl::Session : std::enable_shared_from_this<Session> {
   // (store/snapshot.h), so the replica ends with exactly the owner's state,
   // whatever stamps its own write carried. Only ids the app itself named
   // travel; hidden ones are evicted whether or not the owner has them.
+  // The owner records every refused change's records in its file in the
+  // transaction that refuses it (blaze_refused), so the correction is sent
+  // again on each hello of the app's node (before our hello, so a caught-up
+  // replica has applied it) until the app acknowledges it.
   Status QueueCorrection(const policy::AppPolicy& p, const std::set<std::pair<std::string, std::string>>& keys);
+
+  // An ack of batch `batch` carrying the app's vector `vv` (real origins):
+  // if it acknowledges a correction, each record is settled (forgotten in
+  // blaze_refused) when the replica applied it with none of its own changes
+  // after the correction's read point, and rechecked otherwise.
+  Status SettleCorrection(uint64_t batch, const VersionVector& vv);
+
+  // The rechecks whose changes the owner now holds: a record none of those
+  // changes touched is settled, any other is corrected again (rx thread).
+  Status RunRechecks();
 
   // --- tx thread --------------------------------------------------------
   void RunSender();

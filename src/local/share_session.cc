@@ -190,16 +190,30 @@ Status CrossAppShare::Impl::Session::Handle(const sync::Message& msg) {
       BLAZE_ASSIGN_OR_RETURN(own, local::OwnHistoryFor(*owner->db_, h->node, SeqOf(h->vv, h->node)));
     }
     BLAZE_ASSIGN_OR_RETURN(VersionVector vv, DatabaseAccess::GetVersionVector(*owner->db_));
+    std::shared_ptr<const policy::AppPolicy> p;
+    {
+      std::lock_guard<std::mutex> l(mu);
+      if (unknown_holdings) need_image = true;
+      remote_node = h->node;
+      p = policy;
+    }
+    // Corrections the replica has not confirmed (refused while it was
+    // away, or lost with an earlier connection, or before an owner
+    // restart): sent again before our hello, so a replica that has our
+    // hello has applied them.
+    BLAZE_ASSIGN_OR_RETURN(auto refused, DatabaseAccess::LoadRefused(*owner->db_, h->node));
+    if (!refused.empty()) {
+      std::set<std::pair<std::string, std::string>> keys;
+      for (const auto& [key, seq] : refused) keys.insert(key);
+      BLAZE_RETURN_IF_ERROR(QueueCorrection(*p, keys));
+    }
     std::lock_guard<std::mutex> l(mu);
-    if (unknown_holdings) need_image = true;
-    remote_node = h->node;
     if (own) control.push_back(std::move(*own));
     // Our hello: the app's own seq as is, every other origin (ours
     // included) by its alias for this app.
     VersionVector shown = ToAppLocked(vv);
     control.push_back(sync::Hello{owner->aliases_->Alias(stats.app, DatabaseAccess::Node(*owner->db_)), shown, false});
     hello = true;
-    remote_node = h->node;
     remote_vv = FromAppLocked(h->vv);
     sent = remote_vv;
     stats.live = true;
@@ -208,19 +222,22 @@ Status CrossAppShare::Impl::Session::Handle(const sync::Message& msg) {
     return Status::Ok();
   }
   if (auto* a = std::get_if<sync::Ack>(&msg)) {
-    std::lock_guard<std::mutex> l(mu);
+    std::unique_lock<std::mutex> l(mu);
     // The sender needs waking only if the window was full: otherwise it
     // has sent everything already (commits wake it), and the checkpoint
     // is saved on its periodic round.
     const bool was_full = in_flight >= owner->options_.window;
     if (in_flight > 0) --in_flight;
-    for (const auto& [origin, seq] : FromAppLocked(a->vv)) remote_vv[origin] = std::max(SeqOf(remote_vv, origin), seq);
+    VersionVector real = FromAppLocked(a->vv);
+    for (const auto& [origin, seq] : real) remote_vv[origin] = std::max(SeqOf(remote_vv, origin), seq);
     checkpoint_dirty = true;
     if (was_full) {
       wake = true;
       cv.notify_one();
     }
-    return Status::Ok();
+    l.unlock();
+    BLAZE_RETURN_IF_ERROR(SettleCorrection(a->batch, real));
+    return RunRechecks();
   }
   if (auto* c = std::get_if<sync::ChangesMsg>(&msg)) return OnChanges(*c);
   if (std::holds_alternative<sync::ErrorMsg>(msg)) {
@@ -263,8 +280,28 @@ Status CrossAppShare::Impl::Session::OnChanges(const sync::ChangesMsg& m) {
     owner->Log("cross-app: " + text);
     Queue(sync::ErrorMsg{std::move(text)});
   }
+  {
+    // An applied change of a record whose correction is still on its way:
+    // if the app made it before that correction reached its replica, the
+    // correction undoes it there, so the record is corrected again (after,
+    // and before the ack of this message).
+    std::set<size_t> refused_at;
+    for (const auto& [index, why] : refusals) refused_at.insert(index);
+    std::lock_guard<std::mutex> l(mu);
+    for (size_t i = 0; i < r.done && !corrections.empty(); ++i) {
+      if (refused_at.count(i)) continue;
+      for (const store::Op& op : changes[i].ops) {
+        for (const auto& [batch, c] : corrections) {
+          if (c.records.count({op.collection, op.id})) corrected.emplace(op.collection, op.id);
+        }
+      }
+    }
+  }
   if (!corrected.empty()) BLAZE_RETURN_IF_ERROR(QueueCorrection(*p, corrected));
   if (!r.error.ok()) return r.error;
+  // Before the ack: a replica that has it has applied every correction the
+  // changes just applied made necessary again.
+  BLAZE_RETURN_IF_ERROR(RunRechecks());
   BLAZE_ASSIGN_OR_RETURN(VersionVector vv, DatabaseAccess::GetVersionVector(*owner->db_));
   std::lock_guard<std::mutex> l(mu);
   stats.changes_applied += r.applied > refused ? r.applied - refused : 0;
@@ -277,8 +314,22 @@ Status CrossAppShare::Impl::Session::OnChanges(const sync::ChangesMsg& m) {
 }
 
 Status CrossAppShare::Impl::Session::QueueCorrection(const policy::AppPolicy& p, const std::set<std::pair<std::string, std::string>>& keys) {
+  NodeId node;
+  {
+    std::lock_guard<std::mutex> l(mu);
+    node = remote_node;
+  }
+  // In this order: the app's changes the states reflect at least (read_at),
+  // the refusals they answer, then the states themselves.
+  BLAZE_ASSIGN_OR_RETURN(VersionVector vv, DatabaseAccess::GetVersionVector(*owner->db_));
+  BLAZE_ASSIGN_OR_RETURN(auto refused, DatabaseAccess::LoadRefused(*owner->db_, node, &keys));
   BLAZE_ASSIGN_OR_RETURN(auto states, DatabaseAccess::ReadStates(
       *owner->db_, std::vector<std::pair<std::string, std::string>>(keys.begin(), keys.end())));
+  Correction pending;
+  pending.read_at = SeqOf(vv, node);
+  for (const auto& key : keys) {
+    if (auto it = refused.find(key); it != refused.end()) pending.records.emplace(key, it->second);
+  }
   sync::SnapshotChunk fix;
   for (auto& r : states) {
     if (p.access(r.collection) == Access::kNone) continue;
@@ -296,10 +347,91 @@ Status CrossAppShare::Impl::Session::QueueCorrection(const policy::AppPolicy& p,
     ++in_flight;
     stats.records_sent += fix.records.size();
     stats.evictions_sent += fix.evictions.size();
+    if (!pending.records.empty()) corrections.emplace(fix.batch, std::move(pending));
     control.push_back(std::move(fix));
   }
   cv.notify_one();
   return Status::Ok();
+}
+
+Status CrossAppShare::Impl::Session::SettleCorrection(uint64_t batch, const VersionVector& vv) {
+  Correction c;
+  NodeId node;
+  {
+    std::lock_guard<std::mutex> l(mu);
+    auto it = corrections.find(batch);
+    if (it == corrections.end()) return Status::Ok();
+    c = std::move(it->second);
+    corrections.erase(it);
+    node = remote_node;
+  }
+  // The replica took the states over its own: with none of its own changes
+  // after the read point, it now holds the owner's state of each record.
+  const Seq applied_at = SeqOf(vv, node);
+  std::map<DatabaseAccess::RecordKey, Seq> settled;
+  for (const auto& [key, entry] : c.records) {
+    if (applied_at <= c.read_at) {
+      settled.emplace(key, entry);
+    } else {
+      rechecks.push_back(Recheck{key, entry, c.read_at, applied_at});
+    }
+  }
+  return DatabaseAccess::SettleRefused(*owner->db_, node, settled);
+}
+
+Status CrossAppShare::Impl::Session::RunRechecks() {
+  if (rechecks.empty()) return Status::Ok();
+  NodeId node;
+  std::shared_ptr<const policy::AppPolicy> p;
+  {
+    std::lock_guard<std::mutex> l(mu);
+    node = remote_node;
+    p = policy;
+  }
+  BLAZE_ASSIGN_OR_RETURN(VersionVector vv, DatabaseAccess::GetVersionVector(*owner->db_));
+  const Seq held_seq = SeqOf(vv, node);
+  std::vector<Recheck> waiting;
+  std::map<DatabaseAccess::RecordKey, Seq> settled;
+  std::set<std::pair<std::string, std::string>> again;
+  for (const Recheck& r : rechecks) {
+    bool covered = false;  // by a later correction on its way, read after the changes in question
+    {
+      std::lock_guard<std::mutex> l(mu);
+      for (const auto& [batch, c] : corrections) covered = covered || (c.read_at >= r.to && c.records.count(r.key));
+    }
+    if (covered) continue;  // that correction's ack settles the record
+    if (r.to > held_seq) {
+      waiting.push_back(r);  // the changes the correction undid have not all arrived
+      continue;
+    }
+    // Did one of the app's changes the correction undid in its replica
+    // touch the record? The owner applied it (a refused one is in the log
+    // without ops, and has an entry of its own): the replica lacks it.
+    bool touched = false;
+    Seq at = r.from;
+    while (!touched && at < r.to) {
+      const size_t want = static_cast<size_t>(std::min<Seq>(r.to - at, owner->options_.batch_changes));
+      BLAZE_ASSIGN_OR_RETURN(auto changes, DatabaseAccess::ChangesAfter(*owner->db_, node, at, want));
+      if (changes.empty() || changes.front().seq != at + 1) {
+        touched = true;  // pruned from the log: cannot tell, so correct again
+        break;
+      }
+      for (const store::Change& c : changes) {
+        if (c.seq > r.to) break;
+        for (const store::Op& op : c.ops) touched = touched || (op.collection == r.key.first && op.id == r.key.second);
+        at = c.seq;
+      }
+    }
+    if (touched) {
+      again.insert(r.key);
+    } else {
+      settled.emplace(r.key, r.entry);
+    }
+  }
+  rechecks = std::move(waiting);
+  BLAZE_RETURN_IF_ERROR(DatabaseAccess::SettleRefused(*owner->db_, node, settled));
+  if (again.empty()) return Status::Ok();
+  return QueueCorrection(*p, again);
 }
 
 void CrossAppShare::Impl::Session::Join() {

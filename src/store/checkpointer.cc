@@ -1,6 +1,8 @@
 // checkpointer.cc — see checkpointer.h.
 #include "store/checkpointer.h"
 
+#include <algorithm>
+
 namespace blaze::store {
 
 Result<std::unique_ptr<Checkpointer>> Checkpointer::Start(Connection* conn, const std::string& path,
@@ -27,12 +29,20 @@ int Checkpointer::OnWal(void* self, sqlite3* db, const char* name, int pages) {
   if (pages >= kFallbackPages) {
     // Far behind: do what SQLite's own automatic checkpoint would.
     sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
-  } else if (pages >= kCheckpointPages) {
+  } else if (pages >= c->next_signal_) {
+    // Once per kCheckpointPages of growth, not on every commit past the
+    // mark: while a writer keeps writing, a passive checkpoint never catches
+    // the WAL's end, so the WAL stays past the mark and a signal per commit
+    // woke the thread (a futex call, and on busy cores the writer preempted
+    // by it) on every commit for nothing.
+    c->next_signal_ = pages + kCheckpointPages;
     {
       std::lock_guard<std::mutex> l(c->mu_);
       c->wake_ = true;
     }
     c->cv_.notify_one();
+  } else if (pages < c->next_signal_ - kCheckpointPages) {
+    c->next_signal_ = std::max(pages, 0) + kCheckpointPages;  // the WAL was restarted
   }
   return SQLITE_OK;
 }

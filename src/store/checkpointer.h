@@ -46,6 +46,7 @@ class Checkpointer {
   std::thread thread_;
   std::mutex mu_;
   std::condition_variable cv_;
+  int next_signal_ = kCheckpointPages;  // WAL size of the next signal (committing threads, under the database's mutex)
   bool wake_ = false;
   bool stop_ = false;
 };

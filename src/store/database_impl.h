@@ -73,6 +73,10 @@ class Database::Impl {
                                         const store::ChangeCheck* check = nullptr,
                                         std::vector<std::pair<size_t, Status>>* refused = nullptr);
   Result<VersionVector> GetVersionVector();
+  // Inside the open transaction: remembers that `change` (an origin's change
+  // a check refused) touched its ops' records, so its sender can be sent the
+  // stored state of them until it confirms (refusals.cc, blaze_refused).
+  Status RecordRefusal(const store::Change& change);
   // One change inside the open transaction, under a savepoint; its events
   // are appended to `events` (when watchers exist).
   // With `check`, a new change it refuses applies without its ops and

@@ -98,6 +98,11 @@ Result<bool> Database::Impl::ApplyUnderSavepoint(const store::Change& change, in
     if (!verdict.ok()) {
       if (verdict.code() != StatusCode::kPermissionDenied) return undo(verdict);
       if (refusal != nullptr) *refusal = verdict;
+      // Remembered with the refusal itself (same transaction): the sender
+      // still holds the refused write, and must be sent the stored state of
+      // these records until it confirms, whatever happens to the connection.
+      Status noted = RecordRefusal(c);
+      if (!noted.ok()) return undo(noted);
       stripped = c;
       stripped.ops.clear();
       applied = &stripped;

@@ -66,6 +66,19 @@ class DatabaseAccess {
   // first use): only these may be named to the peer in evictions.
   static Result<std::set<std::pair<std::string, std::string>>> LoadSent(Database& db, NodeId peer);
   static Status AddSent(Database& db, NodeId peer, const std::vector<std::pair<std::string, std::string>>& keys);
+  // Records whose refused writes `origin` may still hold (refusals.cc): every
+  // record an op of a change refused by ApplyBatchChecked named, recorded in
+  // the transaction that refused it (table blaze_refused, created on first
+  // use), with the seq of the latest refusal of each. A cross-app owner sends
+  // these records' states to the origin's replica until it confirms
+  // (docs/cross-app.md).
+  using RecordKey = std::pair<std::string, std::string>;
+  // With `only`, just those records (those absent are left out).
+  static Result<std::map<RecordKey, Seq>> LoadRefused(Database& db, NodeId origin,
+                                                      const std::set<RecordKey>* only = nullptr);
+  // Forgets each record whose entry is still at most the given seq (a later
+  // refusal keeps it).
+  static Status SettleRefused(Database& db, NodeId origin, const std::map<RecordKey, Seq>& settled);
   // Current state with its stamps and the vector it reflects (snapshot.h),
   // and merging one received from a peer: returns the records merged.
   static Result<store::Snapshot> ReadSnapshot(Database& db);

@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <mutex>
 
 namespace blaze::store {
 
@@ -73,7 +74,28 @@ Result<VersionVector> ReadVersionVector(Statement& stmt) {
   }
 }
 
+namespace {
+
+// SQLite keeps process-wide memory statistics by default, which takes one
+// global mutex on every allocation: two threads each writing their own
+// database (a writer and a sync engine applying to a replica) then queue on
+// that mutex and run one at a time — the in-memory sync benchmark went from
+// about 27k to 45k-80k updates/s without it. The setting can only change
+// before SQLite initializes, so an application that wants the statistics
+// (sqlite3_memory_used, sqlite3_soft_heap_limit64) calls sqlite3_initialize()
+// before its first Database::Open, and this leaves them on (docs/performance.md).
+void TurnOffMemoryStatisticsOnce() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    if (sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) != SQLITE_OK) return;  // already initialized: left alone
+    sqlite3_initialize();
+  });
+}
+
+}  // namespace
+
 Result<std::unique_ptr<Connection>> Connection::Open(const std::string& path, int flags, int busy_timeout_ms) {
+  TurnOffMemoryStatisticsOnce();
   // A file we create is created 0600 (less if the umask says so) before
   // SQLite opens it: SQLite would make it 0644, and it gives the -wal and
   // -shm files the mode of the database file. Existing files keep theirs.

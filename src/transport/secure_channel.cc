@@ -155,6 +155,12 @@ class SecureChannel::Impl {
   }
 
   Status FailSend(const Status& s) {
+    {
+      // Noted before the stream closes: the receiver, which then reads end
+      // of stream, reports this as the cause (FailReceive).
+      std::lock_guard<std::mutex> lock(fail_mu_);
+      if (send_error_.ok()) send_error_ = s;
+    }
     closed_ = true;
     stream_->Close();
     if (log_) log_("secure channel send failed: " + s.ToString());
@@ -164,7 +170,16 @@ class SecureChannel::Impl {
   Status FailReceive(const Status& s) {
     assembler_.Reset();  // a message left unfinished is not kept for the channel's lifetime
     if (receive_error_.ok()) {
-      receive_error_ = Status(s.code(), "secure channel closed: " + s.message());
+      Status send_error;
+      {
+        std::lock_guard<std::mutex> lock(fail_mu_);
+        send_error = send_error_;
+      }
+      // A send that failed (a peer that stopped reading: the write timed
+      // out) closed the stream this read then found ended: that is the cause.
+      receive_error_ = send_error.ok() ? Status(s.code(), "secure channel closed: " + s.message())
+                                       : Status::Aborted("secure channel closed: sending failed: " +
+                                                         send_error.ToString());
       if (log_) log_(receive_error_.ToString());
     }
     // Not under send_mu_: a sender blocked on a peer that stopped reading
@@ -180,6 +195,8 @@ class SecureChannel::Impl {
   mutable std::mutex send_mu_;
   transport::FrameSealer sealer_;  // guarded by send_mu_
   std::atomic<bool> closed_{false};
+  std::mutex fail_mu_;
+  Status send_error_;  // the first send failure (guarded by fail_mu_)
   transport::FrameOpener opener_;  // receive thread only
   protocol::MessageAssembler assembler_;       // receive thread only
   std::chrono::milliseconds partial_timeout_;  // 0: none

@@ -55,7 +55,9 @@ class UnixStream final : public ByteStream {
       if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) return Errno("write to Unix socket");
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
       if (left.count() <= 0) {
-        Close();  // part of a frame may be out: the stream is unusable
+        // Part of `bytes` may be out: the stream is unusable. The caller
+        // closes it (byte_stream.h), after noting why (a secure channel then
+        // reports the timeout, not the end of stream its own close causes).
         return Status::IOError("write to Unix socket timed out after " + std::to_string(timeout.count()) +
                                " ms (the peer is not reading)");
       }

@@ -157,6 +157,43 @@ TEST_F(CrossAppRobustnessTest, AnAppThatStopsReadingFreezesNeitherAcceptingNorSt
   stopping.wait();
 }
 
+// An app that stops reading is closed for the write that timed out, and the
+// owner says so (not "the peer closed the connection", which its own close
+// makes the receiving side read).
+TEST_F(CrossAppRobustnessTest, AReaderClosedForAWriteTimeoutIsClosedForThatReason) {
+  const std::string text(20000, 'x');
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_TRUE(owner_->Put("comments", "c" + std::to_string(i), Value(Value::Map{{"text", Value(text)}})).ok());
+  }
+  CrossAppOptions options;
+  options.send_timeout = 300ms;
+  std::vector<std::string> log;
+  std::mutex log_mu;
+  options.log = [&](const std::string& line) {
+    std::lock_guard<std::mutex> l(log_mu);
+    log.push_back(line);
+  };
+  Share(options);
+  auto hostile = Hostile(stats_key_);
+  ASSERT_NE(hostile, nullptr);
+  ASSERT_TRUE(hostile->SendHello(NodeId{0x5eed0002}).ok());  // then never reads
+  std::string why;
+  ASSERT_TRUE(Eventually([&] {
+    for (const auto& c : share_->Connections()) {
+      if (c.app == "stats" && !c.live && !c.error.empty()) why = c.error;
+    }
+    return !why.empty();
+  }, 20s));
+  EXPECT_NE(why.find("write to Unix socket timed out"), std::string::npos) << why;
+  std::lock_guard<std::mutex> l(log_mu);
+  bool logged = false;
+  for (const auto& line : log) {
+    logged = logged || (line.find("connection of 'stats' closed") != std::string::npos &&
+                        line.find("write to Unix socket timed out") != std::string::npos);
+  }
+  EXPECT_TRUE(logged);
+}
+
 // --- item 5: an impostor serving the database while the owner is down ----
 
 TEST_F(CrossAppRobustnessTest, AnotherAppServingTheDatabaseIsRefusedByItsReaders) {
