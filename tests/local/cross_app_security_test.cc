@@ -240,9 +240,12 @@ TEST_F(CrossAppSecurityTest, TwoChangesOfOneMessageCannotMoveARowOutOfTheWhere) 
   auto evil = Hostile(dash_key_);
   const NodeId me{0xd1};
   ASSERT_TRUE(evil->SendHello(me).ok());
-  ASSERT_TRUE(evil->SendChanges(1, {HostileApp::Change(me, 1, HostileApp::HlcAgo(0), {HostileApp::DeleteOp("tasks", "t1")}),
-                                    HostileApp::Put(me, 2, HostileApp::HlcAgo(-1), "tasks", "t1",
-                                                    J(R"({"title":"nobody's"})"))})
+  // One clock reading: the put is stamped 1 ms after the delete whatever
+  // the order the arguments are evaluated in and however long it takes.
+  const Hlc now = HostileApp::HlcAgo(0);
+  const Hlc later = Hlc::From(now.millis() + 1, 0);
+  ASSERT_TRUE(evil->SendChanges(1, {HostileApp::Change(me, 1, now, {HostileApp::DeleteOp("tasks", "t1")}),
+                                    HostileApp::Put(me, 2, later, "tasks", "t1", J(R"({"title":"nobody's"})"))})
                   .ok());
   auto ack = evil->ReceiveUntil<sync::Ack>();
   ASSERT_TRUE(ack.ok()) << ack.status().ToString();
