@@ -4,8 +4,9 @@
 # process with its own key and file. Checks live propagation both ways, that
 # what the policy withholds never reaches a replica *file*, eviction and
 # re-entry across a `where`, refusal of forbidden writes and unknown keys, a
-# policy reload, recovery from `kill -9` of the owner and of a reader,
-# `connect --owner`, and the modes of the files created.
+# policy reload, recovery from `kill -9` of the owner and of a reader, a
+# replica restored in place and written offline, `connect --owner`, and the
+# modes of the files created.
 set -uo pipefail
 bin=$1
 work=$(mktemp -d)
@@ -134,6 +135,22 @@ once=$("$bin" connect --group grp --db bugs.blazedb --identity dashboard.key --r
 check "the restarted reader catches up" '"caught_up":true' "$(echo "$once" | grep -o '"caught_up":true')"
 check "it downloads only what it lacked (3 records)" '"records_received":3' "$(echo "$once" | grep -o '"records_received":[0-9]*')"
 check "the replica is a BlazeDB file the CLI reads" 5 "$("$bin" count dashboard.blazedb bugs)"
+
+# A replica put back from a backup in place (cp over it keeps the inode)
+# and written before it reconnects: its offline write reuses a seq the owner
+# holds from the write made after the backup. connect --once says caught up
+# only once the offline write reached the owner and the lost one came back.
+cp dashboard.blazedb dash.backup
+"$bin" put dashboard.blazedb comments '{"text":"after the backup"}' --id c4 >/dev/null
+"$bin" connect --group grp --db bugs.blazedb --identity dashboard.key --replica dashboard.blazedb --once >/dev/null 2>>dashboard.err
+check "the write after the backup reached the owner" 0 "$(code "$bin" get bugs.blazedb comments c4)"
+cp dash.backup dashboard.blazedb
+"$bin" put dashboard.blazedb comments '{"text":"written offline on the restored file"}' --id c5 >/dev/null
+once=$("$bin" connect --group grp --db bugs.blazedb --identity dashboard.key --replica dashboard.blazedb --once 2>>dashboard.err)
+check "the restored reader catches up" '"caught_up":true' "$(echo "$once" | grep -o '"caught_up":true')"
+check "its offline write reached the owner" 0 "$(code "$bin" get bugs.blazedb comments c5)"
+check "the write its backup lacked came back to it" 0 "$(code "$bin" get dashboard.blazedb comments c4)"
+check "both hold the same comments" "5 5" "$("$bin" count bugs.blazedb comments) $("$bin" count dashboard.blazedb comments)"
 
 # The owner can be required by name; files are created owner-only.
 check "--owner naming an unknown app is refused" 3 \

@@ -47,6 +47,22 @@ TEST(SyncMessagesTest, MalformedInputIsCorruption) {
   EXPECT_FALSE(DecodeMessage(std::string("\x09", 1)).ok());  // unknown type
 }
 
+TEST(SyncMessagesTest, OwnHistoryRoundTripsAndIsDecodedStrictly) {
+  OwnHistory h{{{1, Hlc{100}}, {7, Hlc{900}}, {8, Hlc{901}}}};
+  auto back = DecodeMessage(EncodeMessage(h));
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(std::get<OwnHistory>(*back).stamps, h.stamps);
+  std::string good = EncodeMessage(h);
+  for (size_t cut = 0; cut < good.size(); ++cut) EXPECT_FALSE(DecodeMessage(good.substr(0, cut)).ok()) << cut;
+  // Seqs must increase, and neither a seq nor a stamp may be 0.
+  EXPECT_FALSE(DecodeMessage(EncodeMessage(OwnHistory{{{7, Hlc{1}}, {7, Hlc{2}}}})).ok());
+  EXPECT_FALSE(DecodeMessage(EncodeMessage(OwnHistory{{{0, Hlc{1}}}})).ok());
+  EXPECT_FALSE(DecodeMessage(EncodeMessage(OwnHistory{{{3, Hlc{0}}}})).ok());
+  OwnHistory many;
+  for (Seq s = 1; s <= kMaxOwnHistoryStamps + 1; ++s) many.stamps.emplace_back(s, Hlc{s});
+  EXPECT_EQ(DecodeMessage(EncodeMessage(many)).status().code(), StatusCode::kCorruption);
+}
+
 TEST(SyncMessagesTest, DeltaCodingKeepsSmallBatchesSmall) {
   ChangesMsg m;
   for (Seq s = 1; s <= 100; ++s) m.changes.push_back(MakeChange(7, s, 1'700'000'000'000ULL << 16 | s));

@@ -180,12 +180,31 @@ class Database {
   // Calls `callback` after each commit (of this process or another one on the
   // same file) for each record of `collection` the change inserted, updated or
   // deleted and that matches `where` before or after the change.
+  //
+  // Compaction (Compact, `blazedb compact`, on any handle or process) does
+  // not wait for watches: it may prune log entries, and purge tombstones,
+  // that a watch has not read yet. The watch then loses no record, but it
+  // cannot replay those changes one by one: where the pruned entries were,
+  // it delivers one event per record of `collection` whose document differs
+  // from what it last delivered (or saw when the watch began) — kUpdated or
+  // kInserted with the current document, or kDeleted for a record that is
+  // gone (tombstone purged or not) — in id order, with `origin` the node of
+  // the record's newest write (0 when nothing of it is left) and `seq` 0.
+  // Several changes of one record become one event (a later event of the
+  // same round carries them if there is one); a record both created and
+  // deleted meanwhile, or put back exactly as it was, yields none; with
+  // `where`, only records that matched before or match now. Commits of this
+  // handle keep their exact events. To compare, each handle keeps, per
+  // watched collection, every visible record's id and a 64-bit fingerprint
+  // of its document in memory (one read of the collection when its first
+  // watch starts).
   Result<WatchHandle> Watch(std::string_view collection, std::string_view where,
                             std::function<void(const ChangeEvent&)> callback);
 
   // Prunes the change log and purges tombstones (see CompactOptions), in one
   // transaction. The visible data and every sync guarantee are unchanged:
-  // peers behind the pruned log are sent a snapshot of current state.
+  // peers behind the pruned log are sent a snapshot of current state, and
+  // running watches (any process) recover what they had not read (Watch).
   Result<CompactStats> Compact(const CompactOptions& options = {});
 
   class Impl;

@@ -1,6 +1,8 @@
 // cross_app_common.cc — shared pieces of the owner and reader sides.
 #include "local/cross_app_common.h"
 
+#include "local/own_history.h"
+
 namespace blaze::local {
 
 Result<std::unique_ptr<TrustStore>> GroupTrustStore(const AppGroup& group) {
@@ -29,6 +31,9 @@ ChannelOptions CrossAppChannelOptions(const KeyPair& identity, const TrustStore*
   o.identity = identity;
   o.trust = trust;
   o.database = "cross-app:" + db_name;
+  // 1: the sync messages; 2: the owner also sends the app's own history
+  // (own_history.h). The highest both speak is used (docs/cross-app.md).
+  o.versions = {1, kCrossAppOwnHistoryVersion};
   o.handshake_timeout = options.handshake_timeout;
   o.send_timeout = options.send_timeout;
   o.partial_message_timeout = options.send_timeout;  // an app cannot park half a message

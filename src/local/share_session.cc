@@ -4,6 +4,10 @@
 // acks), closing, and the per-app origin aliases (share_server_impl.h).
 #include "local/share_server_impl.h"
 
+#include <optional>
+
+#include "local/own_history.h"
+
 namespace blaze {
 
 VersionVector CrossAppShare::Impl::Session::ToAppLocked(const VersionVector& vv) {
@@ -178,6 +182,13 @@ Status CrossAppShare::Impl::Session::Handle(const sync::Message& msg) {
       std::lock_guard<std::mutex> hl(held_mu);
       held = std::move(sent_before);
     }
+    // Version 2: the stamps of what we hold of the app's node (bound to it
+    // just above), for a replica restored in place to see its history
+    // forked (own_history.h); sent right before our hello.
+    std::optional<sync::OwnHistory> own;
+    if (ch->peer().version >= local::kCrossAppOwnHistoryVersion) {
+      BLAZE_ASSIGN_OR_RETURN(own, local::OwnHistoryFor(*owner->db_, h->node, SeqOf(h->vv, h->node)));
+    }
     BLAZE_ASSIGN_OR_RETURN(VersionVector vv, DatabaseAccess::GetVersionVector(*owner->db_));
     std::shared_ptr<const policy::AppPolicy> p;
     {
@@ -197,6 +208,7 @@ Status CrossAppShare::Impl::Session::Handle(const sync::Message& msg) {
       BLAZE_RETURN_IF_ERROR(QueueCorrection(*p, keys));
     }
     std::lock_guard<std::mutex> l(mu);
+    if (own) control.push_back(std::move(*own));
     // Our hello: the app's own seq as is, every other origin (ours
     // included) by its alias for this app.
     VersionVector shown = ToAppLocked(vv);

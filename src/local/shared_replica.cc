@@ -13,17 +13,26 @@
 // checked locally even while the owner is not running, and so is the owner's
 // key (owner_pin.h): an app that is not the pinned owner is refused right
 // after the handshake, before anything is sent or merged.
+//
+// A file put back from a backup in place (same inode and node id) is caught
+// at the owner's hello: when the owner holds more of this node's changes
+// than the file, or (protocol version 2) the owner's stamps of them differ
+// from the file's (own_history.h), the connection ends, the file re-issues
+// its changes the owner does not hold under a fresh node id
+// (DatabaseAccess::ReissueOwnChanges) and reconnects under it.
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "blaze/byte_stream.h"
 #include "local/cross_app_common.h"
 #include "local/cross_app_limits.h"
+#include "local/own_history.h"
 #include "local/owner_pin.h"
 #include "local/shared_stream.h"
 #include "store/replica.h"
@@ -218,6 +227,7 @@ class SharedReplica::Impl {
       return owner_ok;
     }
     BLAZE_ASSIGN_OR_RETURN(VersionVector vv, DatabaseAccess::GetVersionVector(*db_));
+    owner_history_.reset();
     {
       std::lock_guard<std::mutex> l(mu_);
       if (stop_) return Status::Ok();
@@ -248,10 +258,14 @@ class SharedReplica::Impl {
       raw_.reset();
     }
     if (!why.ok()) Log("cross-app: connection to the owner of '" + db_name_ + "' ended: " + why.ToString());
-    if (behind_own_history_.exchange(false)) {
-      // No sender runs now: self_ may change. The next connection says hello
-      // under the fresh id, which the owner binds to this app like any new one.
-      auto fresh = DatabaseAccess::RotateNode(*db_, self_);
+    if (restart_after_) {
+      // No sender runs now: self_ may change. The file continues under a
+      // fresh id, with its changes after the fork re-issued under it (none
+      // when the file is only behind); the next connection says hello under
+      // it, which the owner binds to this app like any new one, and sends them.
+      const Seq after = *restart_after_;
+      restart_after_.reset();
+      auto fresh = DatabaseAccess::ReissueOwnChanges(*db_, self_, after);
       if (!fresh.ok()) return fresh.status();
       self_ = *fresh;
     }
@@ -278,19 +292,33 @@ class SharedReplica::Impl {
 
   Status Handle(sync::Message& msg) {
     if (auto* g = std::get_if<sync::GrantMsg>(&msg)) return InstallGrant(g->policy_json, /*persist=*/true);
+    if (auto* o = std::get_if<sync::OwnHistory>(&msg)) {
+      owner_history_ = std::move(*o);  // judged with the hello that follows it
+      return Status::Ok();
+    }
     if (auto* h = std::get_if<sync::Hello>(&msg)) {
-      // The owner holding more of our own changes than this file does means
-      // the file was put back from a backup or a copy in place (same inode):
-      // writing on under this node id would reuse seqs the owner already has,
-      // and those changes would never be sent. Continue under a fresh id.
       BLAZE_ASSIGN_OR_RETURN(VersionVector mine, DatabaseAccess::GetVersionVector(*db_));
       const NodeId self = self_;
-      if (SeqOf(h->vv, self) > SeqOf(mine, self)) {
-        behind_own_history_ = true;
-        return Status::Aborted("the owner holds changes of this replica's node " + self.ToHex() + " up to seq " +
-                               std::to_string(SeqOf(h->vv, self)) + " but the file only up to " +
-                               std::to_string(SeqOf(mine, self)) +
-                               " (restored from a backup or copied back in place?); continuing under a fresh node id");
+      // The file was put back from a backup in place (same inode): when the
+      // owner's stamps of our changes differ from the file's (version 2),
+      // its changes after the fork reuse seqs the owner holds other changes
+      // under, and neither side would send its own; when the owner holds
+      // more of them than the file, writing on under this id would reuse
+      // seqs too. Continue under a fresh id, re-issuing the file's changes
+      // the owner may lack, and receive the owner's under the old id.
+      const Seq owner_holds = SeqOf(h->vv, self), file_holds = SeqOf(mine, self);
+      BLAZE_ASSIGN_OR_RETURN(std::optional<Seq> after,
+                             local::ReissuePoint(*db_, self, owner_history_ ? &*owner_history_ : nullptr,
+                                                 owner_holds, file_holds));
+      owner_history_.reset();
+      if (after) {
+        restart_after_ = *after;
+        return Status::Aborted("the owner holds " + std::to_string(owner_holds) + " changes of this replica's node " +
+                               self.ToHex() + ", the file " + std::to_string(file_holds) +
+                               ", and they are the same only up to seq " + std::to_string(*after) +
+                               " as far as can be told (restored from a backup in place?); continuing under a fresh "
+                               "node id, with the file's " + std::to_string(file_holds - std::min(file_holds, *after)) +
+                               " change(s) after that re-issued under it");
       }
       std::lock_guard<std::mutex> l(mu_);
       owner_hello_ = true;
@@ -421,7 +449,11 @@ class SharedReplica::Impl {
   // This replica's node id; replaced (only while no connection runs) when
   // the file turns out to be behind its own history at the owner.
   std::atomic<NodeId> self_;
-  std::atomic<bool> behind_own_history_{false};
+  // Connection thread only: the owner's stamps of our changes (version 2),
+  // until its hello; and, when the file must continue under a fresh id, the
+  // seq after which its changes are re-issued (own_history.h).
+  std::optional<sync::OwnHistory> owner_history_;
+  std::optional<Seq> restart_after_;
   uint64_t hook_ = 0;
   std::thread conn_;
   std::atomic<bool> stopping_{false};

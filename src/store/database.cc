@@ -145,6 +145,13 @@ Result<WatchHandle> Database::Watch(std::string_view collection, std::string_vie
     spec.query = b;
   }
   std::lock_guard<std::mutex> lock(impl_->mu_);
+  // One read transaction: the start seq, the matching ids and the watch's
+  // Known (watcher.h) describe the same moment, whatever other processes commit.
+  BLAZE_RETURN_IF_ERROR(impl_->conn_->ExecCached("BEGIN"));
+  struct EndRead {
+    store::Connection* conn;
+    ~EndRead() { conn->ExecCached("COMMIT").IgnoreError(); }  // a read: nothing to keep or lose
+  } end_read{impl_->conn_.get()};
   BLAZE_ASSIGN_OR_RETURN(spec.start_seq, impl_->MaxLocalSeq());
   if (spec.query) {
     QueryOptions all;
@@ -160,17 +167,21 @@ Result<WatchHandle> Database::Watch(std::string_view collection, std::string_vie
       }
     }
   }
+  Impl* impl = impl_.get();
   if (!impl_->watcher_) {
-    Impl* impl = impl_.get();
     impl_->watcher_ = std::make_shared<store::Watcher>(
-        [impl](const std::vector<std::string>& colls, int64_t* cursor, std::vector<store::WatchEvent>* out) {
+        [impl](const std::function<std::vector<std::string>()>& watched,
+               const std::map<std::string, store::KnownRecords>& known, int64_t* cursor, store::WatchRound* out) {
           std::lock_guard<std::mutex> l(impl->mu_);
-          return impl->CollectEvents(colls, cursor, out);
+          return impl->CollectEvents(watched(), known, cursor, out);
         },
         spec.start_seq, impl_->options_.watch_poll_ms,
         std::chrono::microseconds(std::max(0, impl_->options_.watch_spin_us)));
   }
-  uint64_t id = impl_->watcher_->Add(std::move(spec));
+  // Called under mu_ (held here) when no watch of this handle tracks the collection yet.
+  BLAZE_ASSIGN_OR_RETURN(uint64_t id, impl_->watcher_->Add(std::move(spec), [impl](const std::string& c) {
+    return impl->ScanKnown(c);
+  }));
   std::weak_ptr<store::Watcher> weak = impl_->watcher_;
   return WatchHandle([weak, id] {
     if (auto w = weak.lock()) w->Remove(id);

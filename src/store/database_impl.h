@@ -37,6 +37,8 @@
 namespace blaze::store {
 class Watcher;
 struct WatchEvent;
+struct WatchRound;
+using KnownRecords = std::unordered_map<std::string, uint64_t>;
 }  // namespace blaze::store
 
 namespace blaze {
@@ -107,8 +109,14 @@ class Database::Impl {
   std::string scope_text_;
   std::optional<store::WriteScope> scope_;
 
-  Status CollectEvents(const std::vector<std::string>& collections, int64_t* cursor,
-                       std::vector<store::WatchEvent>* out);
+  // The watcher's Source (watcher.h): the events after *cursor for
+  // `collections`, in one read transaction; with a gap (an entry pruned
+  // before it was read), also the records that differ from `known`.
+  Status CollectEvents(const std::vector<std::string>& collections,
+                       const std::map<std::string, store::KnownRecords>& known, int64_t* cursor,
+                       store::WatchRound* out);
+  // A collection's visible records and their fingerprints (a watch's Known).
+  Result<store::KnownRecords> ScanKnown(const std::string& collection);
 
   // kFailedPrecondition when called on the thread that is inside a Transaction
   // body (that call would deadlock; the body must use its Txn).

@@ -1,11 +1,10 @@
-// reads.cc — Get, FetchAll, Query, Count, Explain, indexes, row I/O, and the
-// change log reader behind watchers.
+// reads.cc — Get, FetchAll, Query, Count, Explain, indexes and row I/O
+// (the change log reader behind watchers is in watch_source.cc).
 #include <algorithm>
 
 #include "blaze/json.h"
 #include "store/database_impl.h"
 #include "store/document.h"
-#include "store/watcher.h"
 
 namespace blaze {
 
@@ -88,65 +87,6 @@ Result<std::optional<Database::Impl::CompiledQuery>> Database::Impl::CompileQuer
 
 Result<int64_t> Database::Impl::MaxLocalSeq() {
   return conn_->QueryInt(std::string("SELECT ") + store::kLastLocalSeqSql);
-}
-
-Status Database::Impl::CollectEvents(const std::vector<std::string>& collections, int64_t* cursor,
-                                     std::vector<store::WatchEvent>* out) {
-  BLAZE_ASSIGN_OR_RETURN(int64_t dv, conn_->QueryInt("PRAGMA data_version"));
-  if (!local_commit_ && dv == data_version_) return Status::Ok();
-  BLAZE_ASSIGN_OR_RETURN(auto stmt, conn_->Prepare(
-      "SELECT local_seq, origin, seq, ops, effects FROM blaze_changes WHERE local_seq > ? ORDER BY local_seq"));
-  stmt->BindInt(1, *cursor);
-  int64_t last = *cursor;
-  std::vector<store::WatchEvent> events;
-  while (true) {
-    BLAZE_ASSIGN_OR_RETURN(bool row, stmt->Step());
-    if (!row) break;
-    last = stmt->ColumnInt(0);
-    auto local = local_events_.find(last);
-    if (local != local_events_.end()) {
-      for (ChangeEvent& e : local->second) {
-        if (std::find(collections.begin(), collections.end(), e.collection) == collections.end()) continue;
-        events.push_back(store::WatchEvent{last, std::move(e), true});
-      }
-      local_events_.erase(local);
-      continue;
-    }
-    std::string_view effects = stmt->ColumnBlob(4);
-    BLAZE_ASSIGN_OR_RETURN(std::vector<store::Op> ops, store::DecodeOps(stmt->ColumnBlob(3)));
-    if (effects.size() != ops.size()) return Status::Corruption("change log: effects do not match ops");
-    for (size_t i = 0; i < ops.size(); ++i) {
-      auto effect = static_cast<store::Effect>(effects[i]);
-      if (effect == store::Effect::kNone) continue;
-      if (std::find(collections.begin(), collections.end(), ops[i].collection) == collections.end()) continue;
-      store::WatchEvent we;
-      we.local_seq = last;
-      we.event.kind = effect == store::Effect::kInserted  ? ChangeEvent::Kind::kInserted
-                      : effect == store::Effect::kUpdated ? ChangeEvent::Kind::kUpdated
-                                                          : ChangeEvent::Kind::kDeleted;
-      we.event.collection = ops[i].collection;
-      we.event.id = ops[i].id;
-      we.event.origin = NodeId{static_cast<uint64_t>(stmt->ColumnInt(1))};
-      we.event.seq = static_cast<Seq>(stmt->ColumnInt(2));
-      events.push_back(std::move(we));
-    }
-  }
-  // Documents are read after the scan (the scan's statement is cached and
-  // GetLocked uses others); a record changed again since shows its latest state.
-  for (auto& we : events) {
-    if (we.exact || we.event.kind == ChangeEvent::Kind::kDeleted) continue;
-    auto doc = GetLocked(we.event.collection, we.event.id);
-    if (doc.ok()) {
-      we.event.doc = std::move(doc).value();
-    } else if (!doc.status().IsNotFound()) {
-      return doc.status();
-    }
-  }
-  local_commit_ = false;
-  data_version_ = dv;
-  *cursor = last;
-  for (auto& we : events) out->push_back(std::move(we));
-  return Status::Ok();
 }
 
 // --- public reads -----------------------------------------------------------

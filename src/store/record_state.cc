@@ -114,6 +114,20 @@ bool RecordState::DropStampsBelow(Hlc cutoff) {
   return put_.IsZero() && del_.IsZero() && fields_.empty();
 }
 
+bool RecordState::Reattribute(const Stamp& from, NodeId to) {
+  bool changed = false;
+  auto move = [&](Stamp& s) {
+    if (s == from) {
+      s.origin = to;
+      changed = true;
+    }
+  };
+  move(put_);
+  move(del_);
+  for (auto& [name, f] : fields_) move(f.stamp);
+  return changed;
+}
+
 Stamp RecordState::MaxStamp() const {
   Stamp m = put_;
   if (m < del_) m = del_;

@@ -66,6 +66,11 @@ class RecordState {
   void KeepFields(Keep keep) {
     for (auto it = fields_.begin(); it != fields_.end();) it = keep(it->first) ? std::next(it) : fields_.erase(it);
   }
+  // Gives every stamp equal to `from` (put, delete and field stamps) the
+  // origin `to`, keeping its hlc; true if any changed. What re-issuing a
+  // change under a fresh node id does to the states it wrote
+  // (DatabaseAccess::ReissueOwnChanges): the same write, now of `to`.
+  bool Reattribute(const Stamp& from, NodeId to);
   // The greatest stamp in the state (what the clock must move past).
   Stamp MaxStamp() const;
 

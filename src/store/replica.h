@@ -92,6 +92,20 @@ class DatabaseAccess {
   // (else another handle or process already did: returns the current one).
   // The old origin's changes stay; new writes use the new id.
   static Result<NodeId> RotateNode(Database& db, NodeId expected);
+  // A cross-app replica whose history under `old_node` forked from its
+  // owner's after seq `after` (restored in place and written before it
+  // reconnected): in one transaction, takes a fresh node id if the file is
+  // still `old_node` and re-issues every logged change of `old_node` after
+  // `after` under the current node id — same hlc and ops, the next seqs —
+  // giving the stamps those changes left in record states the new origin
+  // (store::RecordState::Reattribute), so the file reads exactly as before.
+  // The old changes stay in the log under `old_node`. Returns the node id
+  // the file continues under.
+  static Result<NodeId> ReissueOwnChanges(Database& db, NodeId old_node, Seq after);
+  // The hlc of the change of `origin` held at each of `seqs`, where this
+  // file can tell: from its log, or from the log horizon when the change at
+  // that seq was the last one pruned. Seqs it cannot tell are left out.
+  static Result<std::map<Seq, Hlc>> StampsAt(Database& db, NodeId origin, const std::vector<Seq>& seqs);
   // Compares changes a peer sent that this file already holds with the held
   // ones: kCorruption naming the first (origin, seq) whose content differs
   // (two files wrote under one node id). Changes whose log entry was pruned

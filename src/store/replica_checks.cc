@@ -1,7 +1,8 @@
 // replica_checks.cc — the store's side of noticing copied files and divergent
 // histories (docs/sync-protocol.md, "Copied and restored files"): rotating the
-// node id, comparing received changes with held ones, and a digest of the
-// visible state. Each call takes the database lock.
+// node id, re-issuing a cross-app replica's forked changes under a fresh one,
+// the stamps held at given seqs, comparing received changes with held ones,
+// and a digest of the visible state. Each call takes the database lock.
 #include <algorithm>
 #include <cinttypes>
 #include <cstdio>
@@ -30,6 +31,104 @@ Result<NodeId> DatabaseAccess::RotateNode(Database& db, NodeId expected) {
   }
   impl.node_ = *node;
   return node;
+}
+
+Result<NodeId> DatabaseAccess::ReissueOwnChanges(Database& db, NodeId old_node, Seq after) {
+  BLAZE_RETURN_IF_ERROR(db.impl_->CheckNotInTransaction("ReissueOwnChanges"));
+  BLAZE_RETURN_IF_ERROR(db.impl_->CheckWritable("ReissueOwnChanges"));
+  auto& impl = *db.impl_;
+  std::lock_guard<std::mutex> lock(impl.mu_);
+  BLAZE_RETURN_IF_ERROR(impl.conn_->Exec("BEGIN IMMEDIATE"));
+  size_t reissued = 0;
+  Result<NodeId> node = [&]() -> Result<NodeId> {
+    BLAZE_ASSIGN_OR_RETURN(store::NodeRow row, store::ReadNodeRow(*impl.conn_));
+    if (row.node == old_node) {
+      BLAZE_RETURN_IF_ERROR(store::RotateNodeLocked(*impl.conn_, impl.options_.random).status());
+      BLAZE_ASSIGN_OR_RETURN(row, store::ReadNodeRow(*impl.conn_));
+    }
+    BLAZE_ASSIGN_OR_RETURN(auto insert, impl.conn_->Prepare(
+        std::string("INSERT INTO blaze_changes(local_seq, origin, seq, hlc, ops, effects) VALUES (") +
+        store::kNextLocalSeqSql + ", ?, ?, ?, ?, ?)"));
+    Seq from = after;
+    while (true) {
+      BLAZE_ASSIGN_OR_RETURN(std::vector<store::Change> batch, impl.ChangesAfter(old_node, from, 256));
+      if (batch.empty()) break;
+      for (const store::Change& c : batch) {
+        from = c.seq;
+        const Seq seq = ++row.last_seq;
+        // No effects: the records already read this way; watchers see nothing new.
+        insert->BindInt(1, static_cast<int64_t>(row.node.value));
+        insert->BindInt(2, static_cast<int64_t>(seq));
+        insert->BindInt(3, static_cast<int64_t>(c.hlc.value));
+        insert->BindBlob(4, store::EncodeOps(c.ops));
+        insert->BindBlob(5, std::string(c.ops.size(), static_cast<char>(store::Effect::kNone)));
+        BLAZE_RETURN_IF_ERROR(insert->Run());
+        insert->Reset();
+        for (size_t i = 0; i < c.ops.size(); ++i) {
+          const store::Op& op = c.ops[i];
+          auto table = impl.catalog_.Find(op.collection);
+          if (!table.ok() && !table.status().IsNotFound()) return table.status();
+          if (!table.ok() || *table == nullptr) continue;  // evicted with its collection
+          BLAZE_ASSIGN_OR_RETURN(std::optional<store::RecordState> st, impl.LoadState(**table, op.id));
+          if (!st || !st->Reattribute(c.StampOf(i), row.node)) continue;  // evicted, or overwritten since
+          Value doc;
+          if (st->visible()) doc = st->VisibleDoc();
+          BLAZE_RETURN_IF_ERROR(impl.SaveRow(**table, op.id, st->Encode(), st->visible() ? &doc : nullptr, false));
+        }
+        ++reissued;
+      }
+    }
+    if (reissued > 0) {
+      BLAZE_ASSIGN_OR_RETURN(auto vv, impl.conn_->Prepare(
+          "INSERT INTO blaze_vv(origin, seq) VALUES (?, ?) ON CONFLICT(origin) DO UPDATE SET seq = excluded.seq"));
+      vv->BindInt(1, static_cast<int64_t>(row.node.value));
+      vv->BindInt(2, static_cast<int64_t>(row.last_seq));
+      BLAZE_RETURN_IF_ERROR(vv->Run());
+      BLAZE_RETURN_IF_ERROR(store::WriteNodeRow(*impl.conn_, row));
+    }
+    return row.node;
+  }();
+  Status s = node.ok() ? impl.conn_->Exec("COMMIT") : node.status();
+  if (!s.ok()) {
+    impl.conn_->Exec("ROLLBACK").IgnoreError();
+    return s.WithContext("re-issuing this replica's changes under a fresh node id");
+  }
+  impl.node_ = *node;
+  if (reissued > 0) impl.NotifyCommit();
+  return node;
+}
+
+Result<std::map<Seq, Hlc>> DatabaseAccess::StampsAt(Database& db, NodeId origin, const std::vector<Seq>& seqs) {
+  auto& impl = *db.impl_;
+  std::lock_guard<std::mutex> lock(impl.mu_);
+  std::map<Seq, Hlc> out;
+  if (seqs.empty()) return out;
+  BLAZE_RETURN_IF_ERROR(impl.conn_->Exec("BEGIN"));  // one consistent read
+  Status s = [&]() -> Status {
+    BLAZE_ASSIGN_OR_RETURN(auto logged,
+                           impl.conn_->Prepare("SELECT hlc FROM blaze_changes WHERE origin = ? AND seq = ?"));
+    BLAZE_ASSIGN_OR_RETURN(auto horizon,
+                           impl.conn_->Prepare("SELECT seq, hlc FROM blaze_log_horizon WHERE origin = ?"));
+    horizon->BindInt(1, static_cast<int64_t>(origin.value));
+    BLAZE_ASSIGN_OR_RETURN(bool has_horizon, horizon->Step());
+    const Seq horizon_seq = has_horizon ? static_cast<Seq>(horizon->ColumnInt(0)) : 0;
+    const Hlc horizon_hlc{has_horizon ? static_cast<uint64_t>(horizon->ColumnInt(1)) : 0};
+    for (Seq seq : seqs) {
+      logged->BindInt(1, static_cast<int64_t>(origin.value));
+      logged->BindInt(2, static_cast<int64_t>(seq));
+      BLAZE_ASSIGN_OR_RETURN(bool row, logged->Step());
+      if (row) {
+        out[seq] = Hlc{static_cast<uint64_t>(logged->ColumnInt(0))};
+      } else if (seq == horizon_seq && horizon_hlc.value != 0) {
+        out[seq] = horizon_hlc;  // 0: raised by a snapshot, the change unknown
+      }
+      logged->Reset();
+    }
+    return Status::Ok();
+  }();
+  impl.conn_->Exec(s.ok() ? "COMMIT" : "ROLLBACK").IgnoreError();
+  BLAZE_RETURN_IF_ERROR(s);
+  return out;
 }
 
 Status DatabaseAccess::VerifyHeld(Database& db, const std::vector<store::Change>& changes) {

@@ -310,6 +310,13 @@ std::string EncodeMessage(const Message& m) {
         } else if constexpr (std::is_same_v<T, SnapshotChunk>) {
           w.PutByte(static_cast<uint8_t>(MessageType::kSnapshot));
           PutSnapshot(w, msg);
+        } else if constexpr (std::is_same_v<T, OwnHistory>) {
+          w.PutByte(static_cast<uint8_t>(MessageType::kOwnHistory));
+          w.PutVarint(msg.stamps.size());
+          for (const auto& [seq, hlc] : msg.stamps) {
+            w.PutVarint(seq);
+            w.PutFixed64(hlc.value);
+          }
         } else {
           w.PutByte(static_cast<uint8_t>(MessageType::kError));
           w.PutLengthPrefixed(msg.message);
@@ -364,6 +371,21 @@ Result<Message> DecodeMessage(std::string_view bytes) {
       SnapshotChunk c;
       BLAZE_RETURN_IF_ERROR(ReadSnapshot(r, &c));
       out = std::move(c);
+      break;
+    }
+    case MessageType::kOwnHistory: {
+      OwnHistory h;
+      uint64_t n;
+      if (!r.ReadVarint(&n) || n > kMaxOwnHistoryStamps) return Corrupt("bad own-history count");
+      for (uint64_t i = 0; i < n; ++i) {
+        uint64_t seq;
+        Hlc hlc;
+        if (!r.ReadVarint(&seq) || !r.ReadFixed64(&hlc.value)) return Corrupt("truncated own-history stamp");
+        if (seq == 0 || hlc.value == 0) return Corrupt("own-history stamp with seq or hlc 0");
+        if (!h.stamps.empty() && seq <= h.stamps.back().first) return Corrupt("own-history seqs not increasing");
+        h.stamps.emplace_back(seq, hlc);
+      }
+      out = std::move(h);
       break;
     }
     default:

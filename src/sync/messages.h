@@ -8,6 +8,10 @@
 //   snapshot {batch, index, count, vv, [record...], replace, [eviction...]}  one chunk of current state,
 //            for a peer behind the sender's compacted log; the receiver merges
 //            all `count` chunks of a batch at once, then acks the batch
+//   own-history {[(seq, hlc)...]}            cross-app protocol version 2, owner -> app,
+//            right before the owner's hello: the stamps of the app's own
+//            changes the owner holds at some seqs, so a replica restored in
+//            place can tell that its history forked from the owner's
 //
 // Encoding (docs/sync-protocol.md): one type byte, then the body. A changes
 // body lists the batch's origins once (8 bytes each) and refers to them by
@@ -63,9 +67,21 @@ struct SnapshotChunk {
 struct GrantMsg {
   std::string policy_json;
 };
-using Message = std::variant<Hello, ChangesMsg, Ack, ErrorMsg, SnapshotChunk, GrantMsg>;
+// What the owner of a shared database holds of the app's own node, for the
+// app to compare with its file (docs/cross-app.md, "Replicas restored in
+// place"): the hlc of the change the owner holds at each listed seq, seqs
+// strictly increasing. Sent only on a channel of cross-app version >= 2.
+struct OwnHistory {
+  std::vector<std::pair<Seq, Hlc>> stamps;
+};
+using Message = std::variant<Hello, ChangesMsg, Ack, ErrorMsg, SnapshotChunk, GrantMsg, OwnHistory>;
 
-enum class MessageType : uint8_t { kHello = 1, kChanges = 2, kAck = 3, kError = 4, kSnapshot = 5, kGrant = 6 };
+enum class MessageType : uint8_t {
+  kHello = 1, kChanges = 2, kAck = 3, kError = 4, kSnapshot = 5, kGrant = 6, kOwnHistory = 7
+};
+
+// At most this many stamps in an own-history message.
+inline constexpr size_t kMaxOwnHistoryStamps = 128;
 
 // Snapshot chunks hold at most this many records (a chunk stays well under
 // the secure channel's message limit for ordinary records).

@@ -205,8 +205,8 @@ class SyncEngine::Core : public std::enable_shared_from_this<Core> {
     if (auto* c = std::get_if<ChangesMsg>(&*msg)) return OnChanges(s, *c);
     if (auto* a = std::get_if<Ack>(&*msg)) return OnAck(s, *a);
     if (auto* c = std::get_if<SnapshotChunk>(&*msg)) return OnSnapshot(s, *c);
-    if (std::holds_alternative<GrantMsg>(*msg)) {
-      return Fail(s, Status::InvalidArgument("a grant is only meaningful on a cross-app link"));
+    if (std::holds_alternative<GrantMsg>(*msg) || std::holds_alternative<OwnHistory>(*msg)) {
+      return Fail(s, Status::InvalidArgument("grant and own-history messages are only meaningful on a cross-app link"));
     }
     const auto& e = std::get<ErrorMsg>(*msg);
     MarkClosed(s, Status::Aborted("peer reported: " + e.message));

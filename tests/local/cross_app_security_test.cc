@@ -123,6 +123,81 @@ TEST_F(CrossAppSecurityTest, AnAppCannotAnnounceAnotherAppsNodeId) {
   EXPECT_EQ(dash->status().changes_refused, 0u);
 }
 
+// The own-history stamps of cross-app version 2 (docs/cross-app.md,
+// "Replicas restored in place") cannot be used against another app: a hello
+// naming its node is refused before any stamp is sent, an app announcing its
+// own fresh node is shown none, an own-history message sent to the owner
+// closes the link, and the victim's replica neither rotates its node id nor
+// re-issues anything: its next writes reach the owner as before.
+TEST_F(CrossAppSecurityTest, OwnHistoryStampsNameOnlyTheAppsOwnNodeAndCannotRotateAnother) {
+  auto dash = Connect(dash_key_, "dash.blazedb");
+  ASSERT_TRUE(dash->WaitForCatchUp(10s).ok());
+  const NodeId victim = dash->db().node_id();
+  ASSERT_TRUE(dash->db().Put("comments", "first", J(R"({"text":"mine"})")).ok());
+  ASSERT_TRUE(dash->db().Put("comments", "second", J(R"({"text":"mine"})")).ok());
+  ASSERT_TRUE(dash->WaitForCatchUp(10s).ok());
+  ASSERT_TRUE(Eventually([&] { return owner_->Get("comments", "second").ok(); }));
+  ASSERT_EQ(dash->status().connects, 1u);
+
+  auto evil = Hostile(stats_key_);
+  ASSERT_NE(evil, nullptr);
+  EXPECT_EQ(evil->channel().peer().version, 2);
+  ASSERT_TRUE(evil->SendHello(victim, {{victim, 2}}).ok());
+  EXPECT_EQ(evil->DrainUntilClosed().code(), StatusCode::kAborted);
+  for (const auto& m : evil->received()) {
+    EXPECT_FALSE(std::holds_alternative<sync::OwnHistory>(m)) << "stamps of another app's node were sent";
+    EXPECT_FALSE(std::holds_alternative<sync::Hello>(m));
+  }
+
+  // Its own fresh node, claiming holdings: no stamps (the owner holds none of it).
+  auto own = Hostile(stats_key_);
+  ASSERT_NE(own, nullptr);
+  ASSERT_TRUE(own->SendHello(NodeId{0x5151}, {{NodeId{0x5151}, 9}}).ok());
+  auto history = own->ReceiveUntil<sync::OwnHistory>();
+  ASSERT_TRUE(history.ok()) << history.status().ToString();
+  EXPECT_TRUE(history->stamps.empty());
+  // The message is the owner's to send: from an app it closes the link.
+  ASSERT_TRUE(own->Send(sync::OwnHistory{{{1, HostileApp::HlcAgo(0)}}}).ok());
+  EXPECT_EQ(own->DrainUntilClosed().code(), StatusCode::kAborted);
+
+  // The victim, reconnecting, keeps its node id and history.
+  dash.reset();
+  dash = Connect(dash_key_, "dash.blazedb");
+  ASSERT_TRUE(dash->WaitForCatchUp(10s).ok());
+  EXPECT_EQ(dash->db().node_id(), victim);
+  EXPECT_EQ(dash->status().connects, 1u);
+  ASSERT_TRUE(dash->db().Put("comments", "third", J(R"({"text":"still mine"})")).ok());
+  ASSERT_TRUE(dash->WaitForCatchUp(10s).ok());
+  EXPECT_TRUE(Eventually([&] { return owner_->Get("comments", "third").ok(); }));
+  auto vv = DatabaseAccess::GetVersionVector(*owner_);
+  ASSERT_TRUE(vv.ok());
+  EXPECT_EQ(SeqOf(*vv, victim), 3u);
+}
+
+// Own-history is a version-2 message: an app that offers only version 1 (an
+// older build) is never sent it, and syncs as before.
+TEST_F(CrossAppSecurityTest, AVersionOneAppIsNotSentOwnHistory) {
+  auto old = HostileApp::Connect(group_, "bugs.blazedb", dash_key_, {1});
+  ASSERT_TRUE(old.ok()) << old.status().ToString();
+  EXPECT_EQ((*old)->channel().peer().version, 1);
+  const NodeId node{0x7777};
+  ASSERT_TRUE((*old)->SendHello(node).ok());
+  ASSERT_TRUE((*old)->ReceiveUntil<sync::Hello>().ok());
+  ASSERT_TRUE((*old)->SendChanges(1, {HostileApp::Put(node, 1, HostileApp::HlcAgo(0), "comments", "v1",
+                                                      J(R"({"text":"old app"})"))})
+                  .ok());
+  ASSERT_TRUE((*old)->ReceiveUntil<sync::Ack>().ok());
+  // A second connection of the same node: the owner now holds one of its changes.
+  auto again = HostileApp::Connect(group_, "bugs.blazedb", dash_key_, {1});
+  ASSERT_TRUE(again.ok());
+  ASSERT_TRUE((*again)->SendHello(node, {{node, 1}}).ok());
+  ASSERT_TRUE((*again)->ReceiveUntil<sync::Hello>().ok());
+  for (auto* app : {old->get(), again->get()}) {
+    for (const auto& m : app->received()) EXPECT_FALSE(std::holds_alternative<sync::OwnHistory>(m));
+  }
+  EXPECT_TRUE(owner_->Get("comments", "v1").ok());
+}
+
 // Writing under another app's origin: refused whether the node is announced
 // in the hello (bound to the other app) or only used in the changes.
 TEST_F(CrossAppSecurityTest, AnAppCannotWriteUnderAnotherOrigin) {
@@ -165,9 +240,12 @@ TEST_F(CrossAppSecurityTest, TwoChangesOfOneMessageCannotMoveARowOutOfTheWhere) 
   auto evil = Hostile(dash_key_);
   const NodeId me{0xd1};
   ASSERT_TRUE(evil->SendHello(me).ok());
-  ASSERT_TRUE(evil->SendChanges(1, {HostileApp::Change(me, 1, HostileApp::HlcAgo(0), {HostileApp::DeleteOp("tasks", "t1")}),
-                                    HostileApp::Put(me, 2, HostileApp::HlcAgo(-1), "tasks", "t1",
-                                                    J(R"({"title":"nobody's"})"))})
+  // One clock reading: the put is stamped 1 ms after the delete whatever
+  // the order the arguments are evaluated in and however long it takes.
+  const Hlc now = HostileApp::HlcAgo(0);
+  const Hlc later = Hlc::From(now.millis() + 1, 0);
+  ASSERT_TRUE(evil->SendChanges(1, {HostileApp::Change(me, 1, now, {HostileApp::DeleteOp("tasks", "t1")}),
+                                    HostileApp::Put(me, 2, later, "tasks", "t1", J(R"({"title":"nobody's"})"))})
                   .ok());
   auto ack = evil->ReceiveUntil<sync::Ack>();
   ASSERT_TRUE(ack.ok()) << ack.status().ToString();

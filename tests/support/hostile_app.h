@@ -44,15 +44,17 @@ class HostileApp {
  public:
   // Connects to the owner of `db_name` in the group at `group_dir` as
   // `identity` (which should be registered in the group for the handshake to
-  // succeed) and completes the handshake. Sends nothing else.
+  // succeed) and completes the handshake. Sends nothing else. `versions`,
+  // when given, replaces the protocol versions offered (an older app).
   static Result<std::unique_ptr<HostileApp>> Connect(const std::string& group_dir, const std::string& db_name,
-                                                     const KeyPair& identity) {
+                                                     const KeyPair& identity, std::vector<uint8_t> versions = {}) {
     BLAZE_ASSIGN_OR_RETURN(AppGroup group, AppGroup::Open(group_dir));
     BLAZE_ASSIGN_OR_RETURN(std::string path, group.SocketPath(db_name));
     BLAZE_ASSIGN_OR_RETURN(auto stream, ConnectUnixSocket(path));
     std::unique_ptr<HostileApp> app(new HostileApp);
     BLAZE_ASSIGN_OR_RETURN(app->trust_, local::GroupTrustStore(group));
     auto opts = local::CrossAppChannelOptions(identity, app->trust_.get(), db_name, CrossAppOptions{});
+    if (!versions.empty()) opts.versions = std::move(versions);
     BLAZE_ASSIGN_OR_RETURN(app->ch_, SecureChannel::Connect(opts, std::move(stream)));
     return app;
   }
