@@ -9,7 +9,10 @@
 // after the upgrade becomes a MessagePipe handed to the UpgradeHandler. The
 // deadline keeps running until the layer above calls DisarmDeadline. Reads
 // deliver one binary message at a time (at most one frame, read_message_max);
-// writes drain a queue whose byte count is bounded.
+// writes drain a queue whose byte count is bounded. The same timer later
+// serves ArmDeadline (a message left unfinished) and the limit of a
+// close-after-flush, which ends with FIN and reads until the peer closes
+// (so the last frames are not lost to a reset). Close is abrupt.
 //
 // Lifetime: every pending handler holds the connection (shared_ptr); the
 // connection holds the io_context (shared_ptr) so its socket and timer never
