@@ -25,13 +25,13 @@ scripts/build.sh build/asan -DCMAKE_BUILD_TYPE=Debug -DBLAZE_SANITIZE=address -D
 
 step "TSan build: store, sync, topology, secure channel, cross-app and network tests"
 scripts/build.sh build/tsan -DCMAKE_BUILD_TYPE=Debug -DBLAZE_SANITIZE=thread -DBLAZE_BUILD_BENCH=OFF -DBLAZE_BUILD_TOOLS=OFF
-(cd build/tsan && TSAN_OPTIONS=halt_on_error=1 ctest --output-on-failure -j "$jobs" -R "Watch|Crud|Open|Threaded|ThreadExecutor|EnginePair|Topology|SecureChannel|ChannelHardening|CrossApp|Compaction|SyncCopies|WebSocket|PeerServer")
+(cd build/tsan && TSAN_OPTIONS=halt_on_error=1 ctest --output-on-failure -j "$jobs" -R "Watch|Crud|Open|Threaded|ThreadExecutor|EnginePair|Topology|SecureChannel|ChannelHardening|CrossApp|Compaction|SyncCopies|WebSocket|PeerServer|RelayTest|SessionTest|StreamLink")
 
 step "libFuzzer targets (${fuzz_seconds}s each)"
 CC=clang CXX=clang++ scripts/build.sh build/fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBLAZE_FUZZ=ON \
   -DBLAZE_BUILD_TESTS=OFF -DBLAZE_BUILD_BENCH=OFF -DBLAZE_BUILD_TOOLS=OFF
 for t in fuzz_blaze_binary fuzz_record_state fuzz_change_ops fuzz_query fuzz_frame_decoder fuzz_hello \
-         fuzz_handshake_responder fuzz_export_policy fuzz_sync_message; do
+         fuzz_handshake_responder fuzz_export_policy fuzz_sync_message fuzz_relay_session; do
   corpus=build/fuzz/corpus/$t
   mkdir -p "$corpus"
   [ -d "fuzz/corpus/$t" ] && cp -n fuzz/corpus/$t/* "$corpus"/ 2>/dev/null || true
