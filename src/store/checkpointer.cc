@@ -8,6 +8,10 @@ namespace blaze::store {
 Result<std::unique_ptr<Checkpointer>> Checkpointer::Start(Connection* conn, const std::string& path,
                                                           int busy_timeout_ms) {
   BLAZE_ASSIGN_OR_RETURN(auto own, Connection::Open(path, SQLITE_OPEN_READWRITE, busy_timeout_ms));
+  // A connection opens the WAL only when it first reads the database; until
+  // then sqlite3_wal_checkpoint_v2 on it is a no-op that reports success (log
+  // size -1), and every checkpoint fell to the inline fallback at 20000 pages.
+  BLAZE_RETURN_IF_ERROR(own->QueryInt("SELECT count(*) FROM sqlite_master").status());
   std::unique_ptr<Checkpointer> c(new Checkpointer(conn, std::move(own)));
   sqlite3_wal_hook(conn->raw(), &Checkpointer::OnWal, c.get());
   c->thread_ = std::thread([p = c.get()] { p->Run(); });
