@@ -262,6 +262,8 @@ Status CrossAppShare::Impl::Session::OnChanges(const sync::ChangesMsg& m) {
                                       c.origin.ToHex() + "); it may only send its own");
     }
   }
+  // Its binding may have been dropped as idle since the hello (node_binding.h).
+  if (!changes.empty()) BLAZE_RETURN_IF_ERROR(owner->bindings_.Hold(stats.app, app_node));
   // Each new change is judged inside the apply transaction on the states
   // the merge will produce (write_check.h); a refused one applies without
   // its ops, so its seq is taken and the app's later changes still follow.

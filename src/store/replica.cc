@@ -144,6 +144,44 @@ Result<std::string> DatabaseAccess::GetMeta(Database& db, const std::string& key
   return std::string(stmt->ColumnText(0));
 }
 
+Status DatabaseAccess::DeleteMeta(Database& db, const std::vector<std::string>& keys) {
+  BLAZE_RETURN_IF_ERROR(db.impl_->CheckNotInTransaction("DeleteMeta"));
+  if (keys.empty()) return Status::Ok();
+  std::lock_guard<std::mutex> lock(db.impl_->mu_);
+  BLAZE_RETURN_IF_ERROR(db.impl_->conn_->ExecCached("BEGIN IMMEDIATE"));
+  Status s;
+  for (const std::string& key : keys) {
+    auto stmt = db.impl_->conn_->Prepare("DELETE FROM blaze_meta WHERE key = ?");
+    if (!stmt.ok()) {
+      s = stmt.status();
+      break;
+    }
+    (*stmt)->BindText(1, key);
+    s = (*stmt)->Run();
+    if (!s.ok()) break;
+  }
+  if (s.ok()) s = db.impl_->conn_->ExecCached("COMMIT");
+  if (!s.ok()) db.impl_->conn_->ExecCached("ROLLBACK").IgnoreError();
+  return s;
+}
+
+Result<std::vector<std::pair<std::string, std::string>>> DatabaseAccess::ListMeta(Database& db,
+                                                                                   const std::string& prefix) {
+  std::lock_guard<std::mutex> lock(db.impl_->mu_);
+  // key >= prefix AND key < prefix + U+10FFFF-ish: a range scan, no LIKE escaping.
+  BLAZE_ASSIGN_OR_RETURN(auto stmt, db.impl_->conn_->Prepare(
+      "SELECT key, value FROM blaze_meta WHERE key >= ? AND substr(key, 1, ?) = ? ORDER BY key"));
+  stmt->BindText(1, prefix);
+  stmt->BindInt(2, static_cast<int64_t>(prefix.size()));
+  stmt->BindText(3, prefix);
+  std::vector<std::pair<std::string, std::string>> out;
+  while (true) {
+    BLAZE_ASSIGN_OR_RETURN(bool row, stmt->Step());
+    if (!row) return out;
+    out.emplace_back(std::string(stmt->ColumnText(0)), std::string(stmt->ColumnText(1)));
+  }
+}
+
 Status DatabaseAccess::SetMeta(Database& db, const std::string& key, const std::string& value) {
   BLAZE_RETURN_IF_ERROR(db.impl_->CheckNotInTransaction("SetMeta"));
   std::lock_guard<std::mutex> lock(db.impl_->mu_);

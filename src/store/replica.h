@@ -53,6 +53,10 @@ class DatabaseAccess {
   // A value kept in the file's blaze_meta table (kNotFound if absent).
   static Result<std::string> GetMeta(Database& db, const std::string& key);
   static Status SetMeta(Database& db, const std::string& key, const std::string& value);
+  // Removes the given keys from blaze_meta, in one transaction (absent ones are ignored).
+  static Status DeleteMeta(Database& db, const std::vector<std::string>& keys);
+  // Every (key, value) of blaze_meta whose key starts with `prefix`, in key order.
+  static Result<std::vector<std::pair<std::string, std::string>>> ListMeta(Database& db, const std::string& prefix);
   // The stored states of the given records (absent ones are left out), read
   // in one read transaction.
   static Result<std::vector<store::SnapshotRecord>> ReadStates(
