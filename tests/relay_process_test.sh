@@ -62,6 +62,15 @@ start_relay() {
   relay_key=$(sed -n 's/.*"public_key":"\([0-9a-f]*\)".*/\1/p' relay.out)
   url="ws://127.0.0.1:$port/sync"
 }
+serve_code() {  # serve_code LISTEN DATA ACCESS [FLAG...]: the exit code of a serve that must not start
+  "$bin" serve --listen "$1" --data "$2" --identity relay.key --access "$3" "${@:4}" >/dev/null 2>serve_code.err
+  echo $?
+}
+check "a port out of range is refused" 2 "$(serve_code 127.0.0.1:70000 data access.json)"
+check "a missing data directory is refused" 2 "$(serve_code 127.0.0.1:0 nowhere access.json)"
+check "the message names the directory" 1 "$(grep -c "nowhere" serve_code.err)"
+check "a missing access file is refused" 3 "$(serve_code 127.0.0.1:0 data nowhere.json)"
+check "a limit out of range is refused" 2 "$(serve_code 127.0.0.1:0 data access.json --max-connections 0)"
 start_relay
 check "the ready line names the relay's key" "$(key relay)" "$relay_key"
 

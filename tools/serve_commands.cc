@@ -167,7 +167,7 @@ Status Serve(const ServeArgs& args) {
     return std::nullopt;
   };
   auto started_server = net::ServeRelay(relay, std::move(o));
-  if (!started_server.ok()) return started_server.status().WithContext("cannot listen on " + args.listen);
+  if (!started_server.ok()) return started_server.status();  // names the address
   std::unique_ptr<net::PeerServer> server = std::move(started_server).value();
   server_ptr.store(server.get());
 
