@@ -61,8 +61,8 @@ Status RelaySync(const RelaySyncArgs& args) {
   }
   std::fprintf(stderr, "syncing %s with '%s' on the relay; interrupt to stop\n", args.db.c_str(),
                o.database.c_str());
-  int sig = 0;
-  sigwait(&signals, &sig);
+  int sig = SIGHUP;
+  while (sig == SIGHUP) sigwait(&signals, &sig);  // SIGHUP has nothing to reload here
   RemoteNodeReport r = node->report();
   node.reset();
   return PrintLine(ToJson(ReportJson(r, r.caught_up)));
