@@ -27,10 +27,12 @@ class RemoteNodeTest : public RelayFixture {
     RelayFixture::TearDown();
   }
 
-  void StartServer(uint16_t port = 0) {
+  void StartServer(uint16_t port = 0, size_t max_connections = 10000) {
     if (!relay_) StartRelay();
     net::PeerServerOptions o;
     o.server.port = port;
+    o.server.max_connections = max_connections;
+    o.server.retry_after = std::chrono::seconds(60);
     o.channel.identity = relay_key_;
     auto s = net::ServeRelay(relay_.get(), std::move(o));
     ASSERT_TRUE(s.ok()) << s.status().ToString();
@@ -163,6 +165,36 @@ TEST_F(RemoteNodeTest, RefusalsAreReportedAsPermissionDenied) {
   RemoteNode* pinned = Start(d, wrong_key);
   ASSERT_NE(pinned, nullptr);
   EXPECT_EQ(pinned->WaitForCatchUp(30s).code(), StatusCode::kPermissionDenied);
+}
+
+// A full relay answers 503 with Retry-After: 60 s. The node waits that long
+// rather than its own backoff (at most 200 ms here): however slow the
+// machine, it must not try a second time while the test watches.
+TEST_F(RemoteNodeTest, AFullRelaysRetryAfterIsHonouredAndStoppingDoesNotWaitForIt) {
+  StartServer(0, 1);
+  Database* a = NewDb("a.blazedb");
+  RemoteNode* na = Start(a, Options("alice", {Url()}));
+  ASSERT_NE(na, nullptr);
+  ASSERT_TRUE(na->WaitForCatchUp(30s).ok());
+  std::mutex mu;
+  int attempts = 0;
+  RemoteNodeOptions o = Options("bob", {Url()});
+  o.on_report = [&](const RemoteNodeReport& r) {
+    std::lock_guard<std::mutex> l(mu);
+    if (r.relays[0].state == RelayState::kConnecting) ++attempts;
+  };
+  Database* b = NewDb("b.blazedb");
+  auto nb = RemoteNode::Start(b, o);
+  ASSERT_TRUE(nb.ok());
+  ASSERT_TRUE(Eventually([&] { return (*nb)->report().relays[0].last_error.find("HTTP 503") != std::string::npos; },
+                         30s));
+  EXPECT_NE((*nb)->report().relays[0].last_error.find("Retry-After: 60"), std::string::npos);
+  std::this_thread::sleep_for(1s);  // five times the node's own longest backoff
+  {
+    std::lock_guard<std::mutex> l(mu);
+    EXPECT_EQ(attempts, 1);
+  }
+  nb->reset();  // returns without waiting out the 60 s
 }
 
 TEST_F(RemoteNodeTest, StartRefusesBadOptions) {
