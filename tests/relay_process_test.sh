@@ -3,6 +3,7 @@
 # loopback: a relay (`blazedb serve`) and clients (`blazedb sync DB --relay
 # ... --once`), each its own process with its own key and file. Checks
 # convergence of two and of four clients (compared by `blazedb export`), a
+# relay list whose first relay is down, a
 # client offline while others write catching up, refusals (unknown key, wrong
 # relay key, database not in the access file), /health and /metrics, a SIGHUP
 # reload letting a new user in, a relay `kill -9` and restart on the same
@@ -134,6 +135,16 @@ check "d received only what it missed" 1 "$(grep -c '"changes_received":3,' d.sy
 check "d holds what the others wrote" 3 "$("$bin" export d/bugs.blazedb bugs | grep -c 'd offline')"
 for pair in "alice a" "bob b" "carol c"; do set -- $pair; sync_once "$1" "$2" >/dev/null; done
 check "all four converge after d's return" ok "$(exports_equal a b c d && echo ok)"
+
+# A relay list whose first relay is down: the next one serves.
+"$bin" put a/bugs.blazedb bugs '{"via":"second relay"}' --id failover >/dev/null
+"$bin" sync a/bugs.blazedb --relay ws://127.0.0.1:1/sync --relay "$url" --identity alice.key \
+  --relay-key "$relay_key" --once >failover.out 2>failover.err
+check "a list whose first relay is down still syncs" 0 "$?"
+check "the summary shows the first relay down" 1 "$(grep -c '"state":"down","url":"ws://127.0.0.1:1/sync"' failover.out)"
+check "b gets the change through the relay" 0 "$(sync_once bob b)"
+check "b holds it" 1 "$("$bin" export b/bugs.blazedb bugs | grep -c 'second relay')"
+for pair in "carol c" "dave d"; do set -- $pair; sync_once "$1" "$2" >/dev/null; done
 
 # Refusals: a clear message and a non-zero exit, at once.
 new_client x
