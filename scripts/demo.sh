@@ -57,3 +57,31 @@ run "$bin" connect --group grp --db bugs.blazedb --identity dashboard.key --repl
 run "$bin" export dash.blazedb bugs
 kill "$owner"
 wait "$owner" 2>/dev/null || true
+# Network sync: a relay, and two databases syncing through it over WebSocket.
+"$bin" keygen relay.key >/dev/null
+"$bin" keygen alice.key >/dev/null
+"$bin" keygen bob.key >/dev/null
+cat > access.json <<JSON
+{ "users": { "alice": { "keys": ["$("$bin" pubkey alice.key)"] }, "bob": { "keys": ["$("$bin" pubkey bob.key)"] } },
+  "databases": { "team": { "mode": "smart", "users": ["alice", "bob"] } } }
+JSON
+mkdir relay-data
+printf '\n$ %s\n' "$bin serve --listen 127.0.0.1:0 --data relay-data --identity relay.key --access access.json &"
+"$bin" serve --listen 127.0.0.1:0 --data relay-data --identity relay.key --access access.json >relay.out 2>/dev/null &
+relay=$!
+trap 'kill "$relay" 2>/dev/null; wait "$relay" 2>/dev/null; rm -rf "$work"' EXIT
+for _ in $(seq 1 100); do [ -s relay.out ] && break; sleep 0.05; done
+cat relay.out
+url="ws://$(sed -n 's/.*"listening":"\([^"]*\)".*/\1/p' relay.out)/sync"
+relay_key=$(sed -n 's/.*"public_key":"\([0-9a-f]*\)".*/\1/p' relay.out)
+mkdir alice bob
+"$bin" init alice/team.blazedb >/dev/null
+"$bin" init bob/team.blazedb >/dev/null
+run "$bin" put alice/team.blazedb tasks '{"title":"write the demo","by":"alice"}' --id t1
+run "$bin" put bob/team.blazedb tasks '{"title":"review the demo","by":"bob"}' --id t2
+run "$bin" sync alice/team.blazedb --relay "$url" --identity alice.key --relay-key "$relay_key" --once
+run "$bin" sync bob/team.blazedb --relay "$url" --identity bob.key --relay-key "$relay_key" --once
+run "$bin" sync alice/team.blazedb --relay "$url" --identity alice.key --relay-key "$relay_key" --once
+run "$bin" export alice/team.blazedb tasks
+kill "$relay"
+wait "$relay"

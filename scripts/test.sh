@@ -25,7 +25,7 @@ scripts/build.sh build/asan -DCMAKE_BUILD_TYPE=Debug -DBLAZE_SANITIZE=address -D
 
 step "TSan build: store, sync, topology, secure channel, cross-app and network tests"
 scripts/build.sh build/tsan -DCMAKE_BUILD_TYPE=Debug -DBLAZE_SANITIZE=thread -DBLAZE_BUILD_BENCH=OFF -DBLAZE_BUILD_TOOLS=OFF
-(cd build/tsan && TSAN_OPTIONS=halt_on_error=1 ctest --output-on-failure -j "$jobs" -R "Watch|Crud|Open|Threaded|ThreadExecutor|EnginePair|Topology|SecureChannel|ChannelHardening|CrossApp|Compaction|SyncCopies|WebSocket|PeerServer|RelayTest|SessionTest|StreamLink")
+(cd build/tsan && TSAN_OPTIONS=halt_on_error=1 ctest --output-on-failure -j "$jobs" -R "Watch|Crud|Open|Threaded|ThreadExecutor|EnginePair|Topology|SecureChannel|ChannelHardening|CrossApp|Compaction|SyncCopies|WebSocket|PeerServer|RelayTest|SessionTest|StreamLink|RemoteNode")
 
 step "libFuzzer targets (${fuzz_seconds}s each)"
 CC=clang CXX=clang++ scripts/build.sh build/fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBLAZE_FUZZ=ON \

@@ -115,8 +115,34 @@ int main(int argc, char** argv) {
 
   std::vector<std::string> sync_dbs;
   uint64_t since_seq = 0;
-  auto* sync = app.add_subcommand("sync", "Make every listed database converge with every other; prints a JSON summary");
-  sync->add_option("DB", sync_dbs, "two or more database files")->required()->expected(2, -1);
+  RelaySyncArgs rs;
+  auto* sync = app.add_subcommand(
+      "sync", "Make every listed database converge with every other, or sync one with a relay; prints a JSON summary");
+  sync->add_option("DB", sync_dbs, "two or more database files; one with --relay")->required()->expected(1, -1);
+  sync->add_option("--relay", rs.relays, "relay URL ws://HOST:PORT/sync (repeatable: tried in order)");
+  sync->add_option("--identity", rs.identity, "with --relay: this client's key file");
+  sync->add_option("--relay-key", rs.relay_key, "with --relay: the relay's public key (64 hex digits)");
+  sync->add_option("--name", rs.name, "with --relay: the database's name on the relay (default: DB's file name)");
+  sync->add_flag("--once", rs.once, "with --relay: exit once both sides hold the same changes");
+  sync->add_option("--timeout-ms", rs.timeout_ms, "with --once: give up after this long (default 30000)")
+      ->check(IntegerIn(1, kIntMax));
+
+  ServeArgs sa;
+  auto* serve = app.add_subcommand("serve", "Run a relay over WebSocket until SIGTERM/SIGINT (docs/relay.md)");
+  serve->add_option("--listen", sa.listen, "HOST:PORT to listen on (default 127.0.0.1:7070; port 0: any free port)");
+  serve->add_option("--data", sa.data_dir, "data directory: one replica file per database")->required();
+  serve->add_option("--identity", sa.identity, "the relay's key file (see 'blazedb keygen')")->required();
+  serve->add_option("--access", sa.access, "access file (JSON; SIGHUP re-reads it)")->required();
+  serve->add_option("--max-connections", sa.max_connections, "WebSocket connections at once (default 10000)")
+      ->check(IntegerIn(1, 1000000));
+  serve->add_option("--handshake-timeout-ms", sa.handshake_timeout_ms,
+                    "HTTP, upgrade and Noise handshake must end within this (default 10000)")
+      ->check(IntegerIn(100, 600000));
+  serve->add_option("--max-message-bytes", sa.max_message_bytes, "largest message a client may send (default 16 MiB)")
+      ->check(IntegerIn(4096, int64_t{1} << 30));
+  serve->add_option("--send-queue-bytes", sa.send_queue_bytes,
+                    "per-connection send queue; a client past it is disconnected (default 4 MiB)")
+      ->check(IntegerIn(65536, int64_t{1} << 32));
   auto* changes = app.add_subcommand("changes", "Print the change log as JSON lines");
   changes->add_option("DB", db)->required();
   changes->add_option("--since-seq", since_seq, "only changes with seq > N")->check(IntegerIn(0, kInt64Max));
@@ -207,7 +233,19 @@ int main(int argc, char** argv) {
   else if (*index) s = Index(db, coll, field);
   else if (*import) s = Import(db, coll, file);
   else if (*exp) s = Export(db, coll);
-  else if (*sync) s = Sync(sync_dbs);
+  else if (*sync && !rs.relays.empty()) {
+    if (sync_dbs.size() != 1) {
+      return Fail("sync --relay takes one database file, got " + std::to_string(sync_dbs.size()), 2);
+    }
+    rs.db = sync_dbs[0];
+    s = RelaySync(rs);
+  } else if (*sync) {
+    for (const char* flag : {"--identity", "--relay-key", "--name", "--once", "--timeout-ms"}) {
+      if (sync->count(flag) > 0) return Fail(std::string(flag) + " needs --relay", 2);
+    }
+    if (sync_dbs.size() < 2) return Fail("sync needs two or more database files, or one with --relay", 2);
+    s = Sync(sync_dbs);
+  } else if (*serve) s = Serve(sa);
   else if (*changes) s = Changes(db, since_seq);
   else if (*compact) s = Compact(db, log_horizon_ms, tombstone_horizon_ms);
   else if (*local_sync) s = BenchLocalSync(bench_replicas, bench_records, bench_updates, bench_json);

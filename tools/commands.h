@@ -96,6 +96,33 @@ Status Share(const std::string& db, const std::string& group, const std::string&
 // it has caught up. `owner` (may be empty): the app that must serve it.
 Status Connect(const std::string& group, const std::string& db_name, const std::string& key_file,
                const std::string& replica, bool once, int timeout_ms, const std::string& owner);
+struct ServeArgs {
+  std::string listen = "127.0.0.1:7070";
+  std::string data_dir;
+  std::string identity;
+  std::string access;
+  int64_t max_connections = 10000;
+  int64_t handshake_timeout_ms = 10000;
+  int64_t max_message_bytes = 16 << 20;
+  int64_t send_queue_bytes = 4 << 20;
+};
+// Runs a relay until SIGTERM or SIGINT (SIGHUP re-reads the access file);
+// prints {"listening":...,"public_key":...} once it accepts (docs/relay.md).
+Status Serve(const ServeArgs& args);
+
+struct RelaySyncArgs {
+  std::string db;
+  std::vector<std::string> relays;  // ws://HOST:PORT/sync, tried in order
+  std::string identity;             // key file
+  std::string relay_key;            // 64 hex digits
+  std::string name;                 // on the relay; default: DB's file name without extension
+  bool once = false;
+  int64_t timeout_ms = 30000;       // --once: give up after this long
+};
+// Syncs DB with its copy on a relay: until interrupted, or (once) until both
+// hold the same version vector; prints a JSON summary.
+Status RelaySync(const RelaySyncArgs& args);
+
 // Prunes the change log and purges tombstones (docs/sync-protocol.md); prints
 // what it removed as JSON.
 Status Compact(const std::string& db, int64_t log_horizon_ms, int64_t tombstone_horizon_ms);

@@ -144,6 +144,7 @@ class SyncEngine::Core : public std::enable_shared_from_this<Core> {
         if (seq > have) lag += seq - have;
       }
       p.lag = lag;
+      p.remote_vv = s.remote_vv;
       out.push_back(p);
     }
     return out;

@@ -67,6 +67,7 @@ struct PeerStats {
   uint64_t snapshots_applied = 0;  // we were behind the peer's
   uint64_t batches_in_flight = 0;
   uint64_t lag = 0;                // changes we hold that the peer has not acknowledged
+  VersionVector remote_vv;         // what the peer is known to hold (its hello and acks)
   std::string error;               // why the link closed, if it did
 };
 
