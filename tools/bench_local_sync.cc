@@ -271,6 +271,8 @@ Value RunJson(const Run& r) {
 
 }  // namespace
 
+Result<double> BareSqliteCommitP50(const std::string& dir) { return BareCommitP50(true, dir); }
+
 Status BenchLocalSync(int replicas, int records, int updates, bool json) {
   if (replicas < 2) return Status::InvalidArgument("--replicas must be at least 2");
   if (records < 1 || updates < 1) return Status::InvalidArgument("--records and --updates must be at least 1");

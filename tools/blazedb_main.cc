@@ -170,6 +170,22 @@ int main(int argc, char** argv) {
   local_sync->add_option("--updates", bench_updates, "single-field updates (default 10000)")
       ->check(IntegerIn(1, kIntMax));
   local_sync->add_flag("--json", bench_json, "print JSON");
+  int bench_samples = 500;
+  int relay_updates = 20000;
+  auto* bench_relay = bench->add_subcommand(
+      "relay", "A relay and two clients as separate processes on loopback: initial sync, updates/s, latency, bytes");
+  bench_relay->add_option("--records", bench_records, "records inserted (default 10000)")->check(IntegerIn(1, kIntMax));
+  bench_relay->add_option("--updates", relay_updates, "single-field updates (default 20000)")
+      ->check(IntegerIn(1, kIntMax));
+  bench_relay->add_option("--samples", bench_samples, "latency samples (default 500)")->check(IntegerIn(1, kIntMax));
+  bench_relay->add_flag("--json", bench_json, "print JSON");
+  std::string peer_db, peer_url, peer_key, peer_identity;
+  auto* relay_peer = bench->add_subcommand("relay-peer", "client B of 'bench relay' (internal)");
+  relay_peer->group("");  // hidden
+  relay_peer->add_option("--db", peer_db)->required();
+  relay_peer->add_option("--relay", peer_url)->required();
+  relay_peer->add_option("--relay-key", peer_key)->required();
+  relay_peer->add_option("--identity", peer_identity)->required();
 
   auto* keygen = app.add_subcommand("keygen", "Write a new X25519 key file (mode 0600); prints the public key in hex");
   keygen->add_option("FILE", file, "key file to create (never overwritten)")->required();
@@ -249,6 +265,8 @@ int main(int argc, char** argv) {
   else if (*changes) s = Changes(db, since_seq);
   else if (*compact) s = Compact(db, log_horizon_ms, tombstone_horizon_ms);
   else if (*local_sync) s = BenchLocalSync(bench_replicas, bench_records, bench_updates, bench_json);
+  else if (*bench_relay) s = BenchRelay(bench_records, relay_updates, bench_samples, bench_json);
+  else if (*relay_peer) s = BenchRelayPeer(peer_db, peer_url, peer_key, peer_identity);
   else if (*keygen) s = Keygen(file);
   else if (*pubkey) s = Pubkey(file);
   else if (*group_init) s = GroupInit(group_dir);

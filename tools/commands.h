@@ -128,6 +128,15 @@ Status RelaySync(const RelaySyncArgs& args);
 Status Compact(const std::string& db, int64_t log_horizon_ms, int64_t tombstone_horizon_ms);
 // The standard local sync workload (docs/cli.md); prints figures.
 Status BenchLocalSync(int replicas, int records, int updates, bool json);
+// p50 of 1000 bare SQLite commits of one replaced row in a file under dir
+// (WAL, synchronous=NORMAL, as BlazeDB configures it): a floor for benches.
+Result<double> BareSqliteCommitP50(const std::string& dir);
+// `blazedb bench relay` (tools/bench_relay.cc): relay and two clients as
+// separate processes on loopback; prints the figures (JSON with json).
+Status BenchRelay(int records, int updates, int samples, bool json);
+// Client B of `bench relay`, driven by the bench over stdin/stdout (hidden).
+Status BenchRelayPeer(const std::string& db_path, const std::string& url, const std::string& relay_key,
+                      const std::string& identity);
 
 // Exit code for a failed command: 2 bad input, 3 not found, 4 I/O or
 // corruption, 5 anything else.
