@@ -39,6 +39,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <random>
 #include <sstream>
 #include <string>
@@ -441,7 +442,140 @@ Value FiguresJson(const Figures& f) {
       {"converged", Value(f.converged)}});
 }
 
+// --writers W --readers R: W client processes each write `changes` records
+// (one per transaction) at once; R client processes only receive. Figures:
+// from the go until every reader holds every writer's changes.
+struct FanOut {
+  double elapsed_ms = 0;
+  int64_t changes = 0;          // written, all writers together
+  double changes_per_s = 0;     // written changes that reached every reader, per second
+  double deliveries_per_s = 0;  // changes delivered to readers (changes x R) per second
+  double writers_changes_per_s = 0;  // the writers' own loops (the slowest writer's end)
+  int64_t relay_rss_kb = 0, relay_hwm_kb = 0;
+};
+
+Result<FanOut> RunFanOut(const std::string& exe, const std::string& dir, int writers, int readers, int changes) {
+  FanOut r;
+  BLAZE_ASSIGN_OR_RETURN(KeyPair relay_key, GenerateKeyPair());
+  BLAZE_ASSIGN_OR_RETURN(KeyPair client_key, GenerateKeyPair());
+  BLAZE_RETURN_IF_ERROR(WriteKeyFile(dir + "/relay.key", relay_key));
+  BLAZE_RETURN_IF_ERROR(WriteKeyFile(dir + "/client.key", client_key));
+  {
+    std::ofstream access(dir + "/access.json");
+    access << "{\"users\":{\"c\":{\"keys\":[\"" << PublicKeyToHex(client_key.public_key)
+           << "\"]}},\"databases\":{\"" << kDbName << "\":{\"mode\":\"smart\",\"users\":[\"c\"]}}}\n";
+    if (!access) return Status::IOError("bench relay: cannot write " + dir + "/access.json");
+  }
+  std::filesystem::create_directory(dir + "/data");
+  BLAZE_ASSIGN_OR_RETURN(Child relay, Spawn(exe,
+                                            {"serve", "--listen", "127.0.0.1:0", "--data", dir + "/data", "--identity",
+                                             dir + "/relay.key", "--access", dir + "/access.json"},
+                                            dir + "/relay.err"));
+  std::vector<Child> peers;
+  auto body = [&]() -> Status {
+    LineReader relay_out(relay.out);
+    BLAZE_ASSIGN_OR_RETURN(std::string ready, relay_out.Next(std::chrono::seconds(30), "the relay's ready line"));
+    BLAZE_ASSIGN_OR_RETURN(Value ready_json, ParseJson(ready));
+    const Value* listening = ready_json.Find("listening");
+    if (listening == nullptr) return Status::Internal("bench relay: unexpected ready line from the relay: " + ready);
+    std::string url = "ws://" + listening->as_string() + "/sync";
+    std::vector<LineReader> outs;
+    for (int i = 0; i < writers + readers; ++i) {
+      std::string name = (i < writers ? "w" : "r") + std::to_string(i);
+      BLAZE_ASSIGN_OR_RETURN(Child c, Spawn(exe,
+                                            {"bench", "relay-peer", "--db", dir + "/" + name + ".blazedb", "--relay",
+                                             url, "--relay-key", PublicKeyToHex(relay_key.public_key), "--identity",
+                                             dir + "/client.key"},
+                                            dir + "/peer.err"));
+      peers.push_back(c);
+      outs.emplace_back(c.out);
+      BLAZE_RETURN_IF_ERROR(WriteAll(c.in, "live\n"));
+    }
+    for (int i = 0; i < writers + readers; ++i) {
+      BLAZE_ASSIGN_OR_RETURN(std::string started, outs[i].Next(std::chrono::seconds(30), "a client's start"));
+      BLAZE_ASSIGN_OR_RETURN(std::string live, outs[i].Next(std::chrono::seconds(60), "a client going live"));
+    }
+    int64_t go = MonoNs();
+    for (int i = 0; i < writers; ++i) {
+      BLAZE_RETURN_IF_ERROR(WriteAll(peers[i].in, "write " + std::to_string(changes) + "\n"));
+    }
+    std::map<uint64_t, uint64_t> all;
+    int64_t writers_done = 0;
+    for (int i = 0; i < writers; ++i) {
+      BLAZE_ASSIGN_OR_RETURN(std::string wrote, outs[i].Next(std::chrono::seconds(300), "a writer's end"));
+      std::istringstream words(wrote);
+      std::string word;
+      int64_t at = 0;
+      words >> word >> at;
+      writers_done = std::max(writers_done, at);
+      uint64_t origin = 0, seq = 0;
+      while (words >> origin >> seq) all[origin] = std::max(all[origin], seq);
+    }
+    std::string wait = "wait";
+    for (const auto& [origin, seq] : all) wait += " " + std::to_string(origin) + " " + std::to_string(seq);
+    int64_t last = 0;
+    for (int i = writers; i < writers + readers; ++i) BLAZE_RETURN_IF_ERROR(WriteAll(peers[i].in, wait + "\n"));
+    for (int i = writers; i < writers + readers; ++i) {
+      BLAZE_ASSIGN_OR_RETURN(std::string reached, outs[i].Next(std::chrono::seconds(600), "a reader's end"));
+      long long at = 0;
+      if (std::sscanf(reached.c_str(), "reached %lld", &at) != 1) {
+        return Status::Internal("bench relay: unexpected line from a reader: " + reached);
+      }
+      last = std::max<int64_t>(last, at);
+    }
+    r.changes = int64_t{writers} * changes;
+    r.elapsed_ms = (last - go) / 1e6;
+    r.changes_per_s = r.changes / ((last - go) / 1e9);
+    r.deliveries_per_s = r.changes_per_s * readers;
+    r.writers_changes_per_s = r.changes / ((writers_done - go) / 1e9);
+    r.relay_rss_kb = ProcStatusKb(relay.pid, "VmRSS");
+    r.relay_hwm_kb = ProcStatusKb(relay.pid, "VmHWM");
+    return Status::Ok();
+  };
+  Status s = body();
+  for (auto& c : peers) Stop(c, SIGKILL);
+  Stop(relay, SIGTERM);
+  BLAZE_RETURN_IF_ERROR(s);
+  return r;
+}
+
 }  // namespace
+
+Status BenchRelayFanOut(int writers, int readers, int changes, bool json) {
+  if (writers < 1 || readers < 1 || changes < 1) {
+    return Status::InvalidArgument("--writers, --readers and --changes must be at least 1");
+  }
+  std::error_code ec;
+  std::string exe = std::filesystem::read_symlink("/proc/self/exe", ec).string();
+  if (ec) return Status::IOError("bench relay: cannot find this executable: " + ec.message());
+  std::string tmpl = (std::filesystem::temp_directory_path() / "blaze-bench-relay-XXXXXX").string();
+  if (mkdtemp(tmpl.data()) == nullptr) return Status::IOError("cannot create a temporary directory");
+  signal(SIGPIPE, SIG_IGN);
+  auto run = RunFanOut(exe, tmpl, writers, readers, changes);
+  std::filesystem::remove_all(tmpl, ec);
+  BLAZE_RETURN_IF_ERROR(run.status());
+  const FanOut& f = *run;
+  Value out(Value::Map{
+      {"workload", Value(Value::Map{{"writers", Value(writers)},
+                                    {"readers", Value(readers)},
+                                    {"changes_per_writer", Value(changes)},
+                                    {"durable", Value(true)}})},
+      {"fan_out", Value(Value::Map{{"elapsed_ms", Value(f.elapsed_ms)},
+                                   {"changes", Value(f.changes)},
+                                   {"changes_per_s", Value(f.changes_per_s)},
+                                   {"reader_deliveries_per_s", Value(f.deliveries_per_s)},
+                                   {"writers_changes_per_s", Value(f.writers_changes_per_s)},
+                                   {"relay_rss_kib", Value(f.relay_rss_kb)},
+                                   {"relay_peak_rss_kib", Value(f.relay_hwm_kb)}})}});
+  if (json) return PrintLine(ToJson(out));
+  std::printf("relay fan-out: %d writers x %d changes, %d readers\n", writers, changes, readers);
+  std::printf("%-40s %12.1f\n", "until every reader holds all (ms)", f.elapsed_ms);
+  std::printf("%-40s %12.1f\n", "changes/s (written, reached all)", f.changes_per_s);
+  std::printf("%-40s %12.1f\n", "deliveries to readers/s", f.deliveries_per_s);
+  std::printf("%-40s %12.1f\n", "writers' own changes/s", f.writers_changes_per_s);
+  std::printf("%-40s %12.1f\n", "relay peak RSS (MiB)", f.relay_hwm_kb / 1024.0);
+  return Status::Ok();
+}
 
 Status BenchRelay(int records, int updates, int samples, bool json) {
   if (records < 1 || updates < 1 || samples < 1) {
@@ -523,6 +657,20 @@ Status BenchRelayPeer(const std::string& db_path, const std::string& url, const 
         std::this_thread::sleep_for(std::chrono::microseconds(200));
       }
       BLAZE_RETURN_IF_ERROR(WriteAll(1, "reached " + std::to_string(MonoNs()) + "\n"));
+    } else if (cmd == "live") {
+      BLAZE_RETURN_IF_ERROR(node->WaitForCatchUp(std::chrono::seconds(60)));
+      BLAZE_RETURN_IF_ERROR(WriteAll(1, "live\n"));
+    } else if (cmd == "write") {
+      int n = 0;
+      words >> n;
+      std::string prefix = std::filesystem::path(db_path).stem().string() + "-";
+      for (int k = 0; k < n; ++k) {
+        BLAZE_RETURN_IF_ERROR(db->Put("load", prefix + std::to_string(k % 1000), Value(Value::Map{{"n", Value(k)}})));
+      }
+      BLAZE_ASSIGN_OR_RETURN(VersionVector vv, DatabaseAccess::GetVersionVector(*db));
+      std::string out = "wrote " + std::to_string(MonoNs());
+      for (const auto& [origin, seq] : vv) out += " " + std::to_string(origin.value) + " " + std::to_string(seq);
+      BLAZE_RETURN_IF_ERROR(WriteAll(1, out + "\n"));
     } else if (cmd == "bytes") {
       SocketBytes b = TcpBytesTo(port);
       BLAZE_RETURN_IF_ERROR(WriteAll(1, "bytes " + std::to_string(b.sent) + " " + std::to_string(b.received) + "\n"));

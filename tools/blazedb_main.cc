@@ -179,6 +179,13 @@ int main(int argc, char** argv) {
       ->check(IntegerIn(1, kIntMax));
   bench_relay->add_option("--samples", bench_samples, "latency samples (default 500)")->check(IntegerIn(1, kIntMax));
   bench_relay->add_flag("--json", bench_json, "print JSON");
+  int relay_writers = 0, relay_readers = 0, relay_changes = 5000;
+  bench_relay->add_option("--writers", relay_writers, "fan-out mode: writer processes (with --readers)")
+      ->check(IntegerIn(1, 64));
+  bench_relay->add_option("--readers", relay_readers, "fan-out mode: reader processes (with --writers)")
+      ->check(IntegerIn(1, 64));
+  bench_relay->add_option("--changes", relay_changes, "fan-out mode: changes per writer (default 5000)")
+      ->check(IntegerIn(1, kIntMax));
   std::string peer_db, peer_url, peer_key, peer_identity;
   auto* relay_peer = bench->add_subcommand("relay-peer", "client B of 'bench relay' (internal)");
   relay_peer->group("");  // hidden
@@ -265,7 +272,10 @@ int main(int argc, char** argv) {
   else if (*changes) s = Changes(db, since_seq);
   else if (*compact) s = Compact(db, log_horizon_ms, tombstone_horizon_ms);
   else if (*local_sync) s = BenchLocalSync(bench_replicas, bench_records, bench_updates, bench_json);
-  else if (*bench_relay) s = BenchRelay(bench_records, relay_updates, bench_samples, bench_json);
+  else if (*bench_relay && (relay_writers > 0 || relay_readers > 0)) {
+    if (relay_writers == 0 || relay_readers == 0) return Fail("bench relay: --writers and --readers go together", 2);
+    s = BenchRelayFanOut(relay_writers, relay_readers, relay_changes, bench_json);
+  } else if (*bench_relay) s = BenchRelay(bench_records, relay_updates, bench_samples, bench_json);
   else if (*relay_peer) s = BenchRelayPeer(peer_db, peer_url, peer_key, peer_identity);
   else if (*keygen) s = Keygen(file);
   else if (*pubkey) s = Pubkey(file);

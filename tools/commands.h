@@ -134,6 +134,9 @@ Result<double> BareSqliteCommitP50(const std::string& dir);
 // `blazedb bench relay` (tools/bench_relay.cc): relay and two clients as
 // separate processes on loopback; prints the figures (JSON with json).
 Status BenchRelay(int records, int updates, int samples, bool json);
+// `blazedb bench relay --writers W --readers R`: the relay's forwarding
+// capacity, every client its own process; `changes` per writer.
+Status BenchRelayFanOut(int writers, int readers, int changes, bool json);
 // Client B of `bench relay`, driven by the bench over stdin/stdout (hidden).
 Status BenchRelayPeer(const std::string& db_path, const std::string& url, const std::string& relay_key,
                       const std::string& identity);
