@@ -118,6 +118,29 @@ Status WriteAll(int fd, std::string_view s) {
   return Status::Ok();
 }
 
+// A counter from the relay's /metrics (0 when absent); a plain HTTP/1.1
+// GET on its own connection, closed before this returns.
+Result<uint64_t> RelayMetric(uint16_t port, const std::string& name) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return Status::IOError("bench relay: socket failed");
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::string text;
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
+      WriteAll(fd, "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").ok()) {
+    char chunk[4096];
+    ssize_t n;
+    while ((n = read(fd, chunk, sizeof(chunk))) > 0) text.append(chunk, static_cast<size_t>(n));
+  }
+  close(fd);
+  if (text.empty()) return Status::IOError("bench relay: no answer from the relay's /metrics");
+  size_t at = text.find("\n" + name + " ");
+  if (at == std::string::npos) return uint64_t{0};
+  return static_cast<uint64_t>(std::strtoull(text.c_str() + at + name.size() + 2, nullptr, 10));
+}
+
 // Reads lines from a pipe, with a deadline.
 class LineReader {
  public:
@@ -174,6 +197,9 @@ Result<Child> Spawn(const std::string& exe, const std::vector<std::string>& args
     dup2(from[1], 1);
     int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
     if (err >= 0) dup2(err, 2);
+    // Nothing else crosses: the bench's own sockets (client A's connection
+    // to the relay is not close-on-exec) would be counted as the child's.
+    close_range(3, ~0U, 0);
     execv(exe.c_str(), argv.data());
     _exit(127);
   }
@@ -204,6 +230,7 @@ struct Figures {
   double updates_per_s = 0;        // first Patch until B holds all
   double writer_updates_per_s = 0; // A's Patch loop alone
   double a_leg_bytes = 0, a_leg_out = 0, a_leg_in = 0;  // per update
+  double relay_frames_in = 0, relay_frames_out = 0;     // per update, both clients
   double b_leg_bytes = 0, b_leg_in = 0, b_leg_out = 0;
   double p50_us = 0, p99_us = 0;          // Put on A until B's watch callback
   double heard_p50_us = 0, heard_p99_us = 0;  // ... until the bench process heard of it
@@ -314,6 +341,8 @@ Result<Figures> RunOnce(const std::string& exe, const std::string& dir, int reco
       b.received = r;
       return b;
     };
+    BLAZE_ASSIGN_OR_RETURN(uint64_t frames_in0, RelayMetric(port, "blazedb_relay_frames_in_total"));
+    BLAZE_ASSIGN_OR_RETURN(uint64_t frames_out0, RelayMetric(port, "blazedb_relay_frames_out_total"));
     SocketBytes a0 = TcpBytesTo(port);
     BLAZE_ASSIGN_OR_RETURN(SocketBytes b0, peer_bytes());
     std::mt19937_64 rng(7);
@@ -338,6 +367,10 @@ Result<Figures> RunOnce(const std::string& exe, const std::string& dir, int reco
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
     SocketBytes a1 = TcpBytesTo(port);
     BLAZE_ASSIGN_OR_RETURN(SocketBytes b1, peer_bytes());
+    BLAZE_ASSIGN_OR_RETURN(uint64_t frames_in1, RelayMetric(port, "blazedb_relay_frames_in_total"));
+    BLAZE_ASSIGN_OR_RETURN(uint64_t frames_out1, RelayMetric(port, "blazedb_relay_frames_out_total"));
+    f.relay_frames_in = static_cast<double>(frames_in1 - frames_in0) / updates;
+    f.relay_frames_out = static_cast<double>(frames_out1 - frames_out0) / updates;
     f.a_leg_out = static_cast<double>(a1.sent - a0.sent) / updates;
     f.a_leg_in = static_cast<double>(a1.received - a0.received) / updates;
     f.a_leg_bytes = f.a_leg_out + f.a_leg_in;
@@ -433,6 +466,8 @@ Value FiguresJson(const Figures& f) {
       {"bytes_per_update_b_leg", Value(f.b_leg_bytes)},
       {"bytes_per_update_b_leg_from_relay", Value(f.b_leg_in)},
       {"bytes_per_update_b_leg_to_relay", Value(f.b_leg_out)},
+      {"relay_frames_in_per_update", Value(f.relay_frames_in)},
+      {"relay_frames_out_per_update", Value(f.relay_frames_out)},
       {"relay_rss_kib", Value(f.relay_rss_kb)},
       {"relay_peak_rss_kib", Value(f.relay_hwm_kb)},
       {"commit_p50_us", Value(f.commit_p50_us)},
@@ -610,6 +645,8 @@ Status BenchRelay(int records, int updates, int samples, bool json) {
     row("propagation p99 (us)", f.p99_us);
     row("bytes per update, A leg (both ways)", f.a_leg_bytes);
     row("bytes per update, B leg (both ways)", f.b_leg_bytes);
+    row("relay frames in per 1000 updates", f.relay_frames_in * 1000);
+    row("relay frames out per 1000 updates", f.relay_frames_out * 1000);
     row("relay RSS (MiB)", f.relay_rss_kb / 1024.0);
     row("relay peak RSS (MiB)", f.relay_hwm_kb / 1024.0);
     row("A's durable commit p50 (us)", f.commit_p50_us);
