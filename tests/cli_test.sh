@@ -236,6 +236,11 @@ check "a watch beside put+compact loops sees all 15 records once" "15 15" \
   "$(grep -o '"_id":"r[0-9]*"' wr.out | sort -u | wc -l) $(wc -l < wr.out)"
 bench=$("$bin" bench local-sync --records 50 --updates 20 --json)
 check "bench local-sync runs and converges (durable and in memory)" 2 "$(echo "$bench" | grep -o '"converged":true' | wc -l)"
+bench=$("$bin" bench relay --records 50 --updates 20 --samples 5 --json)
+check "bench relay runs and converges (relay and two client processes)" 1 "$(echo "$bench" | grep -o '"converged":true' | wc -l)"
+bench=$("$bin" bench relay --writers 2 --readers 2 --changes 20 --json)
+check "bench relay --writers --readers reports a rate" 1 "$(echo "$bench" | grep -c '"changes_per_s":')"
+check "bench relay --writers needs --readers" 2 "$(code "$bin" bench relay --writers 2)"
 
 # keygen / pubkey: hex public key, 0600 file, refusals.
 pub=$("$bin" keygen node.key)
@@ -369,6 +374,7 @@ for flagcmd in "query db bugs --limit -1" "query db bugs --limit 999999999999999
                "query db bugs --limit 1.5" "changes db --since-seq -1" "changes db --since-seq 18446744073709551615" \
                "compact s2 --log-horizon-ms -1" "compact s2 --tombstone-horizon-ms 9223372036854775808" \
                "bench local-sync --replicas 17" "bench local-sync --records 0" "bench local-sync --updates 4294967296" \
+               "bench relay --records 0" "bench relay --samples 0" "bench relay --writers 65 --readers 1" \
                "connect --group grp --db x --identity node.key --replica r.blazedb --once --timeout-ms 2147483648"; do
   ferr=$("$bin" $flagcmd 2>&1 >/dev/null)
   check "$flagcmd is refused" 2 "$(code "$bin" $flagcmd)"
