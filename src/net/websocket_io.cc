@@ -20,6 +20,8 @@
 // events.
 #include "net/websocket_io.h"
 
+#include <fcntl.h>
+
 #include <atomic>
 #include <cstdlib>
 #include <deque>
@@ -45,6 +47,14 @@
 
 namespace blaze::net {
 namespace {
+
+// Marks a descriptor close-on-exec, as src/transport does for its sockets:
+// a process the embedding app starts must not hold our connections open (nor
+// read or write on them). Asio opens and accepts without SOCK_CLOEXEC.
+void SetCloseOnExec(int fd) {
+  int flags = fcntl(fd, F_GETFD);
+  if (flags >= 0) fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+}
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -358,6 +368,7 @@ class WsConnection final : public MessagePipe, public std::enable_shared_from_th
   void OnConnected(error_code ec) {
     if (closed_) return;
     if (ec) return ClientDone(Status::IOError("cannot connect to " + url_.host + ":" + url_.port + ": " + ec.message()));
+    SetCloseOnExec(ws_.next_layer().native_handle());
     remote_ = Endpoint(ws_.next_layer());
     error_code ignored;
     ws_.next_layer().set_option(tcp::no_delay(true), ignored);
@@ -551,6 +562,7 @@ class WsServer::Impl {
     if (ec) return Status::InvalidArgument("cannot listen on '" + o.host + "': not an IP address (" + ec.message() + ")");
     tcp::endpoint ep(address, o.port);
     acceptor_.open(ep.protocol(), ec);
+    if (!ec) SetCloseOnExec(acceptor_.native_handle());
     if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
     if (!ec) acceptor_.bind(ep, ec);
     if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
@@ -608,6 +620,7 @@ class WsServer::Impl {
         error_code ignored;
         socket.close(ignored);
       } else {
+        SetCloseOnExec(socket.native_handle());
         error_code ignored;
         socket.set_option(tcp::no_delay(true), ignored);
         auto conn = std::make_shared<WsConnection>(ioc_, std::move(socket), shared_->options.max_send_queue, shared_);

@@ -4,6 +4,11 @@
 // each time the server is unaffected and serves the next client.
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <cstdlib>
+#include <filesystem>
 #include <thread>
 
 #include "blaze/net.h"
@@ -126,6 +131,27 @@ TEST(WebSocketStreamTest, WritesAreSplitAndGatheredOnFrameBoundaries) {
     got.append(buf, *n);
   }
   EXPECT_EQ(got, two + third);
+}
+
+// A process the app starts (fork and exec) must not inherit the connections:
+// it would hold them open after the app closed them. Every socket here, the
+// listening one, the client's and the accepted one, is close-on-exec.
+TEST(WebSocketStreamTest, SocketsAreNotInheritedByChildProcesses) {
+  auto listener = StartListener();
+  ASSERT_NE(listener, nullptr);
+  auto client = ConnectWebSocket(listener->url(), 3000ms);
+  ASSERT_TRUE(client.ok()) << client.status().ToString();
+  auto server = listener->Accept(3000ms);
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  int sockets = 0;
+  for (const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) {
+    int fd = std::atoi(e.path().filename().c_str());
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode)) continue;
+    ++sockets;
+    EXPECT_NE(fcntl(fd, F_GETFD) & FD_CLOEXEC, 0) << "socket descriptor " << fd << " is inherited across exec";
+  }
+  EXPECT_GE(sockets, 3);  // listening, client, accepted
 }
 
 TEST(WebSocketStreamTest, GarbageInsteadOfAnUpgradeGetsA400AndTheServerGoesOn) {
