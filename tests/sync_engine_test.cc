@@ -162,6 +162,45 @@ TEST_F(EnginePairTest, CatchesUpThenStreamsLive) {
   EXPECT_EQ(stats[0].lag, 0u);
 }
 
+// Forwards to another link, remembering the largest message sent.
+class MeasuringLink : public sync::Link {
+ public:
+  explicit MeasuringLink(std::shared_ptr<sync::Link> inner) : inner_(std::move(inner)) {}
+  Status Send(std::string message) override {
+    largest_ = std::max(largest_, message.size());
+    return inner_->Send(std::move(message));
+  }
+  void Close(const Status& why) override { inner_->Close(why); }
+  void Attach(std::shared_ptr<sync::LinkHandler> handler, sync::Executor* executor) override {
+    inner_->Attach(std::move(handler), executor);
+  }
+  size_t largest() const { return largest_; }
+
+ private:
+  std::shared_ptr<sync::Link> inner_;
+  size_t largest_ = 0;
+};
+
+TEST_F(EnginePairTest, BigChangesAreSplitAcrossMessagesByBytes) {
+  // 40 changes of 100 KB: one message of all of them (4 MB) would pass a
+  // relay's --max-message-bytes of 1 MiB, and that peer never catches up.
+  const std::string big(100'000, 'x');
+  for (int i = 0; i < 40; ++i) {
+    Value::Map fields{{"pad", Value(big)}};
+    ASSERT_TRUE(db_[0]->Put("bugs", "big" + std::to_string(i), Value(std::move(fields))).ok());
+  }
+  sync::SyncOptions so;
+  for (int i = 0; i < 2; ++i) engine_[i] = std::move(sync::SyncEngine::Create(db_[i].get(), &ex_[i], so)).value();
+  auto [a, b] = sync::MakeInMemoryLinkPair();
+  auto measured = std::make_shared<MeasuringLink>(a);
+  engine_[0]->AddPeer(measured);
+  engine_[1]->AddPeer(b);
+  Run();
+  EXPECT_EQ(*db_[1]->Count("bugs"), 40);
+  EXPECT_LE(measured->largest(), so.batch_bytes + 4096);
+  EXPECT_GT(measured->largest(), 100'000u);  // several changes still share a message
+}
+
 TEST_F(EnginePairTest, ATickPicksUpWritesMadeThroughAnotherHandle) {
   // Another process (here: another handle) writing the file fires no commit
   // hook in this one; the engine must still send those changes.

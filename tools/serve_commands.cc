@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cinttypes>
@@ -134,6 +135,11 @@ Status Serve(const ServeArgs& args) {
   ro.data_dir = args.data_dir;
   ro.access_path = args.access;
   ro.log = LogToStderr;
+  // A client catching up gets `window` batches at once; they must fit its
+  // send queue with room to spare, or a client that reads is disconnected
+  // as a slow one, on every reconnect (--send-queue-bytes below the default).
+  ro.sync.batch_bytes = std::min(ro.sync.batch_bytes,
+                                 std::max<size_t>(1, static_cast<size_t>(args.send_queue_bytes) / (2 * ro.sync.window)));
   BLAZE_ASSIGN_OR_RETURN(std::unique_ptr<net::RelayCore> core, net::RelayCore::Open(ro));
 
   const auto started = std::chrono::steady_clock::now();

@@ -5,12 +5,17 @@
 #include <atomic>
 #include <thread>
 
+#include "store/change.h"
 #include "store/replica.h"
 #include "sync/messages.h"
 
 namespace blaze::sync {
 
 namespace {
+
+// A change's fixed part in a changes message (origin index, seq, hlc, op
+// count), an upper bound, counted with its ops against batch_bytes.
+constexpr size_t kChangeHeaderBytes = 32;
 
 }  // namespace
 
@@ -290,6 +295,7 @@ class SyncEngine::Core : public std::enable_shared_from_this<Core> {
       s.probes.clear();
       const size_t probes = batch.changes.size();
       const VersionVector sent_before = s.sent;
+      size_t bytes = 0;  // encoded ops in the batch, against batch_bytes
       bool pruned = false;
       for (const auto& [origin, seq] : local_vv_) {
         if (batch.changes.size() >= options_.batch_changes) break;
@@ -302,11 +308,18 @@ class SyncEngine::Core : public std::enable_shared_from_this<Core> {
           pruned = true;  // the log no longer holds what the peer needs next
           break;
         }
+        bool full = false;
         for (auto& c : *changes) {
+          const size_t size = store::EncodeOps(c.ops).size() + kChangeHeaderBytes;
+          if (!batch.changes.empty() && bytes + size > options_.batch_bytes) {
+            full = true;  // the rest go in the next batch
+            break;
+          }
+          bytes += size;
           s.sent[origin] = c.seq;
           batch.changes.push_back(std::move(c));
         }
-        if (batch.changes.size() >= options_.batch_changes) break;
+        if (full || batch.changes.size() >= options_.batch_changes) break;
       }
       if (pruned) {
         s.sent = sent_before;
@@ -552,8 +565,8 @@ class SyncEngine::Core : public std::enable_shared_from_this<Core> {
 
 Result<std::unique_ptr<SyncEngine>> SyncEngine::Create(Database* db, Executor* executor, SyncOptions options) {
   if (db == nullptr || executor == nullptr) return Status::InvalidArgument("SyncEngine needs a database and an executor");
-  if (options.batch_changes == 0 || options.window == 0) {
-    return Status::InvalidArgument("batch_changes and window must be at least 1");
+  if (options.batch_changes == 0 || options.window == 0 || options.batch_bytes == 0) {
+    return Status::InvalidArgument("batch_changes, batch_bytes and window must be at least 1");
   }
   auto core = std::make_shared<Core>(db, executor, options);
   BLAZE_RETURN_IF_ERROR(core->Start());

@@ -47,6 +47,11 @@ namespace blaze::sync {
 
 struct SyncOptions {
   size_t batch_changes = 256;            // changes per message at most
+  // Encoded ops per message at most (a single larger change still goes
+  // alone): 256 big changes in one message would pass a peer's message
+  // limit (16 MiB by default, less on a relay started so), which closes the
+  // link and repeats on every reconnect, so the peer never catches up.
+  size_t batch_bytes = 512 << 10;
   size_t window = 4;                     // unacknowledged batches per peer at most
   int64_t max_drift_ms = 5 * 60 * 1000;  // remote clocks further ahead are refused
   size_t max_held = 100'000;             // out-of-order changes kept waiting, per engine
