@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "net/control.h"
+#include "net/origin_binding.h"
 #include "net/stream_link.h"
 #include "sync/executor.h"
 
@@ -31,6 +32,7 @@ struct Hub {
   std::unique_ptr<Database> db;
   std::unique_ptr<sync::ThreadExecutor> executor;
   std::unique_ptr<sync::SyncEngine> engine;
+  std::unique_ptr<OriginBindings> bindings;  // which user may write as which node
   // What streams that have closed moved, so the figures only ever grow.
   std::atomic<uint64_t> closed_received{0};
   std::atomic<uint64_t> closed_forwarded{0};
@@ -344,6 +346,7 @@ Result<Hub*> RelayCore::State::HubLocked(const std::string& name) {
     return engine.status();
   }
   hub->engine = std::move(engine).value();
+  hub->bindings = std::make_unique<OriginBindings>(hub->db.get());
   Hub* raw = hub.get();
   hubs_.emplace(name, std::move(hub));
   Log("relay: opened database '" + name + "'");
@@ -375,7 +378,12 @@ RelayCore::State::OpenResult RelayCore::State::OpenStream(const std::shared_ptr<
   }
   // `opened` goes out before the engine's hello (the connection's queue keeps order).
   session->SendOpened(stream);
-  uint64_t peer = (*hub)->engine->AddPeer(link);
+  // The stream's user speaks only for its own nodes (origin_binding.h).
+  sync::PeerGuard guard;
+  OriginBindings* bindings = (*hub)->bindings.get();
+  guard.announce = [bindings, user = session->user()](NodeId node) { return bindings->Claim(user, node); };
+  guard.write = guard.announce;
+  uint64_t peer = (*hub)->engine->AddPeer(link, std::move(guard));
   if (!session->SetPeer(stream, link, peer)) (*hub)->engine->RemovePeer(peer);
   return {};
 }

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <set>
 #include <thread>
 
 #include "store/replica.h"
@@ -23,6 +24,7 @@ class SyncEngine::Core : public std::enable_shared_from_this<Core> {
     uint64_t id = 0;
     std::shared_ptr<Link> link;
     std::shared_ptr<LinkHandler> handler;  // owned here; the link holds it weakly
+    PeerGuard guard;
     bool hello_received = false;
     bool closed = false;
     NodeId announced;  // the node id our hellos name on this link (kept if the file rotates its id)
@@ -85,10 +87,11 @@ class SyncEngine::Core : public std::enable_shared_from_this<Core> {
   // Runs on the destroying thread: must not touch executor-confined state.
   void Stop() { DatabaseAccess::RemoveCommitHook(*db_, hook_); }
 
-  void AddPeer(uint64_t id, std::shared_ptr<Link> link) {
+  void AddPeer(uint64_t id, std::shared_ptr<Link> link, PeerGuard guard) {
     Session& s = sessions_[id];
     s.id = id;
     s.link = link;
+    s.guard = std::move(guard);
     s.stats.peer = id;
     s.announced = self_;
     s.handler = std::make_shared<Handler>(weak_from_this(), id);
@@ -219,6 +222,10 @@ class SyncEngine::Core : public std::enable_shared_from_this<Core> {
       return Fail(s, Status::InvalidArgument("peer has this database's own node id"));
     }
     if (!s.hello_received) {
+      if (s.guard.announce) {
+        Status may = s.guard.announce(h.node);
+        if (!may.ok()) return Fail(s, may);
+      }
       // The session starts exactly where the peer stands.
       s.hello_received = true;
       s.remote_node = h.node;
@@ -367,6 +374,13 @@ class SyncEngine::Core : public std::enable_shared_from_this<Core> {
     } else if (in.vv != c.vv) {
       return Fail(s, Status::Corruption("snapshot chunks of one batch disagree on the version vector"));
     }
+    if (s.guard.write) {
+      for (const auto& [origin, seq] : in.vv) {
+        if (seq <= SeqOf(local_vv_, origin)) continue;
+        Status may = s.guard.write(origin);
+        if (!may.ok()) return Fail(s, may);
+      }
+    }
     in.chunks.emplace(c.index, std::move(c.records));
     if (in.chunks.size() < in.count) return;
     store::Snapshot snap;
@@ -406,6 +420,14 @@ class SyncEngine::Core : public std::enable_shared_from_this<Core> {
   // (one SQLite commit, a savepoint per change). Early changes are held back,
   // duplicates skipped.
   void OnChanges(Session& s, const ChangesMsg& m) {
+    if (s.guard.write) {
+      std::set<NodeId> checked;
+      for (const store::Change& c : m.changes) {
+        if (c.seq <= SeqOf(local_vv_, c.origin) || !checked.insert(c.origin).second) continue;
+        Status may = s.guard.write(c.origin);
+        if (!may.ok()) return Fail(s, may);
+      }
+    }
     VersionVector planned = local_vv_;
     std::vector<store::Change> ready;
     std::vector<store::Change> held;  // duplicates: compared with ours before anything applies
@@ -562,13 +584,13 @@ Result<std::unique_ptr<SyncEngine>> SyncEngine::Create(Database* db, Executor* e
 
 SyncEngine::~SyncEngine() { core_->Stop(); }
 
-uint64_t SyncEngine::AddPeer(std::shared_ptr<Link> link) {
+uint64_t SyncEngine::AddPeer(std::shared_ptr<Link> link, PeerGuard guard) {
   static std::atomic<uint64_t> next_id{1};
   uint64_t id = next_id++;
   std::weak_ptr<Core> weak = core_;
   // Posted, so sessions are only touched on the executor.
-  core_->executor()->Post([weak, id, link] {
-    if (auto c = weak.lock()) c->AddPeer(id, link);
+  core_->executor()->Post([weak, id, link, guard = std::move(guard)]() mutable {
+    if (auto c = weak.lock()) c->AddPeer(id, link, std::move(guard));
   });
   return id;
 }

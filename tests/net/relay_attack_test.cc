@@ -1,0 +1,174 @@
+// relay_attack_test.cc — a hostile client and a careless operator against the
+// relay core, over real SecureChannel connections: writing under another
+// user's replica node id (origin binding, docs/relay.md "Origins are bound
+// to users").
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "net/relay_fixture.h"
+#include "sync/link.h"
+#include "sync/messages.h"
+
+namespace blaze::testing {
+namespace {
+
+class RelayAttackTest : public RelayFixture {
+ protected:
+  // The client's stream to the relay was closed with an error.
+  static bool LinkFailed(Client* c, std::string* error) {
+    auto s = c->engine->StatsFromOutside();
+    if (s.size() != 1 || s[0].error.empty()) return false;
+    *error = s[0].error;
+    return true;
+  }
+  // Bob comes back, writes again; carol must get exactly bob's writes.
+  void BobAndCarolStillSync() {
+    clients_.push_back(std::make_unique<Client>(dir_.File("b.blazedb")));
+    Client* b = clients_.back().get();
+    Attach(b, "bob");
+    ASSERT_TRUE(b->Put("bob2", {{"by", Value("bob")}}).ok());
+    Client* c = AddClient("carol", "c.blazedb");
+    ASSERT_TRUE(Eventually([&] { return Converged({b, c}); }));
+    EXPECT_TRUE(c->db->Get("bugs", "bob2").ok());
+    EXPECT_TRUE(c->db->Get("bugs", "forged").status().IsNotFound());
+    std::string error;
+    EXPECT_FALSE(LinkFailed(b, &error)) << error;
+  }
+};
+
+// A hostile client of alice speaking the sync protocol itself on a stream
+// of "bugs": what the relay answers.
+class RawPeer final : public sync::LinkHandler {
+ public:
+  void OnMessage(std::string message) override {
+    std::lock_guard<std::mutex> l(mu_);
+    auto m = sync::DecodeMessage(message);
+    if (m.ok()) {
+      if (auto* e = std::get_if<sync::ErrorMsg>(&*m)) error_ = e->message;
+    }
+  }
+  void OnClosed(const Status&) override {
+    std::lock_guard<std::mutex> l(mu_);
+    closed_ = true;
+  }
+  bool closed() {
+    std::lock_guard<std::mutex> l(mu_);
+    return closed_;
+  }
+  std::string error() {
+    std::lock_guard<std::mutex> l(mu_);
+    return error_;
+  }
+
+ private:
+  std::mutex mu_;
+  bool closed_ = false;
+  std::string error_;
+};
+
+class RelayOriginTest : public RelayAttackTest {
+ protected:
+  // Bob's first change, as the relay holds it.
+  store::Change BobsFirstChange() {
+    Client* b = AddClient("bob", "b.blazedb");
+    EXPECT_TRUE(b->Put("bob1", {{"by", Value("bob")}}).ok());
+    EXPECT_TRUE(Eventually([&] {
+      auto s = b->engine->StatsFromOutside();
+      return s.size() == 1 && s[0].changes_sent == 1 && s[0].lag == 0 && s[0].batches_in_flight == 0;
+    }));
+    auto changes = DatabaseAccess::ChangesAfter(*b->db, DatabaseAccess::Node(*b->db), 0, 10);
+    EXPECT_TRUE(changes.ok() && changes->size() == 1);
+    b->Stop();
+    return changes->at(0);
+  }
+  // Alice's stream of "bugs", with `messages` sent on it: the relay's error
+  // (empty if it did not close the stream).
+  std::string AliceSends(const std::vector<sync::Message>& messages) {
+    executor_ = std::make_unique<sync::ThreadExecutor>();
+    mux_ = Connect("alice");
+    auto link = mux_->Open("bugs");
+    EXPECT_TRUE(link.ok());
+    auto peer = std::make_shared<RawPeer>();
+    (*link)->Attach(peer, executor_.get());
+    for (const auto& m : messages) EXPECT_TRUE((*link)->Send(sync::EncodeMessage(m)).ok());
+    if (!Eventually([&] { return peer->closed(); })) return "";
+    return peer->error();
+  }
+  // A change of bob's origin bob never wrote: his next seq.
+  static store::Change Forged(store::Change c) {
+    c.seq += 1;
+    c.hlc.value += 1000;
+    c.ops[0].id = "forged";
+    c.ops[0].fields = {{"by", Value("not bob")}};
+    return c;
+  }
+  void TearDown() override {
+    mux_.reset();
+    executor_.reset();
+    RelayAttackTest::TearDown();
+  }
+  std::unique_ptr<sync::ThreadExecutor> executor_;
+  std::unique_ptr<net::ChannelMux> mux_;
+};
+
+// Alice's client announces bob's node id and writes as bob: refused; had the
+// relay taken it, the write would pass for bob's and use bob's next seq, so
+// bob's own next change would be refused as a divergent history.
+TEST_F(RelayOriginTest, AUserMayNotAnnounceAnotherUsersNode) {
+  StartRelay();
+  store::Change bob1 = BobsFirstChange();
+  std::string error = AliceSends({sync::Hello{bob1.origin, {}, true},
+                                  sync::ChangesMsg{1, {bob1, Forged(bob1)}}});
+  EXPECT_NE(error.find("may not write as node id"), std::string::npos) << error;
+  BobAndCarolStillSync();
+}
+
+// Alice announces a node of her own but sends a change under bob's origin.
+TEST_F(RelayOriginTest, AUserMayNotSendChangesUnderAnotherUsersOrigin) {
+  StartRelay();
+  store::Change bob1 = BobsFirstChange();
+  std::string error = AliceSends({sync::Hello{NodeId{0x1234567}, {}, true},
+                                  sync::ChangesMsg{1, {Forged(bob1)}}});
+  EXPECT_NE(error.find("may not write as node id"), std::string::npos) << error;
+  BobAndCarolStillSync();
+}
+
+// The same as a snapshot whose vector claims bob's next seqs (it would make
+// the relay take bob's later changes for ones it already holds).
+TEST_F(RelayOriginTest, AUserMayNotSendASnapshotClaimingAnotherUsersSeqs) {
+  StartRelay();
+  store::Change bob1 = BobsFirstChange();
+  sync::SnapshotChunk chunk;
+  chunk.batch = 1;
+  chunk.vv = {{bob1.origin, 1000}};
+  std::string error = AliceSends({sync::Hello{NodeId{0x1234567}, {}, true}, chunk});
+  EXPECT_NE(error.find("may not write as node id"), std::string::npos) << error;
+  BobAndCarolStillSync();
+}
+
+// Bob's own node is bob's: replaying what the relay holds (duplicates) is
+// harmless and allowed, for any user.
+TEST_F(RelayOriginTest, DuplicatesOfAnotherUsersChangesAreHarmless) {
+  StartRelay();
+  store::Change bob1 = BobsFirstChange();
+  std::string error = AliceSends({sync::Hello{NodeId{0x1234567}, {}, true}, sync::ChangesMsg{1, {bob1}}});
+  EXPECT_EQ(error, "");
+  BobAndCarolStillSync();
+}
+
+// A user's own second replica (a fresh file) is welcome, and changes of an
+// origin the relay has never seen, forwarded by their first carrier, bind
+// it to that user: alice's two files sync with each other through the relay.
+TEST_F(RelayAttackTest, AUsersOwnNodesAndUnseenOriginsStillSync) {
+  StartRelay();
+  Client* a1 = AddClient("alice", "a1.blazedb");
+  Client* a2 = AddClient("alice", "a2.blazedb");
+  ASSERT_TRUE(a1->Put("x", {{"by", Value("a1")}}).ok());
+  ASSERT_TRUE(a2->Put("y", {{"by", Value("a2")}}).ok());
+  ASSERT_TRUE(Eventually([&] { return Converged({a1, a2}); }));
+  EXPECT_EQ(a1->Digest().records, 2u);
+}
+
+}  // namespace
+}  // namespace blaze::testing
