@@ -170,5 +170,34 @@ TEST_F(RelayAttackTest, AUsersOwnNodesAndUnseenOriginsStillSync) {
   EXPECT_EQ(a1->Digest().records, 2u);
 }
 
+// Operator: a second relay started on the data directory of a running one
+// would serve the same replica files under the same node id; it is refused.
+// The directory is free again once the first relay is gone.
+TEST_F(RelayAttackTest, ASecondRelayOnTheSameDataDirectoryIsRefused) {
+  StartRelay();
+  net::RelayOptions o;
+  o.data_dir = dir_.File("data");
+  o.access_path = dir_.File("access.json");
+  auto second = net::RelayCore::Open(o);
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), StatusCode::kBusy) << second.status().ToString();
+  EXPECT_NE(second.status().message().find("another relay is serving data directory"), std::string::npos);
+  relay_.reset();
+  server_connections_.clear();
+  auto again = net::RelayCore::Open(o);
+  EXPECT_TRUE(again.ok()) << again.status().ToString();
+}
+
+// Operator: a data directory that does not exist is refused at start.
+TEST_F(RelayAttackTest, AMissingDataDirectoryIsRefused) {
+  WriteAccess(DefaultAccess());
+  net::RelayOptions o;
+  o.data_dir = dir_.File("nowhere");
+  o.access_path = dir_.File("access.json");
+  auto r = net::RelayCore::Open(o);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("does not exist"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace blaze::testing
