@@ -170,6 +170,47 @@ TEST_F(RelayAttackTest, AUsersOwnNodesAndUnseenOriginsStillSync) {
   EXPECT_EQ(a1->Digest().records, 2u);
 }
 
+// Hostile names: each is refused as a bad request before the access file
+// is consulted (so the answer says nothing of what exists), nothing is
+// created in the data directory, and the connection goes on.
+TEST_F(RelayAttackTest, DatabaseNamesThatAreNotNamesAreRefusedAndCreateNothing) {
+  StartRelay();
+  Client* a = AddClient("alice", "a.blazedb");
+  const std::vector<std::string> names = {"..", "../secret", "a/b", "/etc/passwd", "Secret", "BUGS",
+                                          std::string(65, 'a'), std::string("bu\0gs", 5), "", "-x", "bugs.db"};
+  for (const auto& name : names) {
+    auto r = a->mux->Open(name);
+    ASSERT_FALSE(r.ok()) << name;
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << name << ": " << r.status().ToString();
+  }
+  std::vector<std::string> files;
+  for (const auto& e : std::filesystem::directory_iterator(dir_.File("data"))) files.push_back(e.path().filename());
+  for (const auto& f : files) EXPECT_TRUE(f.rfind("bugs.blazedb", 0) == 0 || f == "relay.lock") << f;
+  ASSERT_TRUE(a->Put("x", {{"by", Value("a")}}).ok());
+  EXPECT_FALSE(a->mux->closed());
+  auto secret = a->mux->Open("secret");  // alice may: the connection still serves
+  EXPECT_TRUE(secret.ok()) << secret.status().ToString();
+}
+
+// Operator: a replica file corrupted on disk before the relay opens it.
+// That database is unavailable (and says so only to users allowed to open
+// it); the others are served.
+TEST_F(RelayAttackTest, ACorruptReplicaFileMakesOnlyItsDatabaseUnavailable) {
+  std::ofstream(dir_.File("data/bugs.blazedb"), std::ios::binary) << std::string(8192, 'x');
+  StartRelay();
+  auto mux = Connect("alice");
+  ASSERT_NE(mux, nullptr);
+  auto bugs = mux->Open("bugs");
+  ASSERT_FALSE(bugs.ok());
+  EXPECT_NE(bugs.status().message().find("cannot be opened on the relay now"), std::string::npos)
+      << bugs.status().ToString();
+  auto notes = mux->Open("notes");
+  EXPECT_TRUE(notes.ok()) << notes.status().ToString();
+  auto carol = Connect("carol");
+  auto forbidden = carol->Open("notes");
+  EXPECT_EQ(forbidden.status().code(), StatusCode::kPermissionDenied);
+}
+
 // Operator: a second relay started on the data directory of a running one
 // would serve the same replica files under the same node id; it is refused.
 // The directory is free again once the first relay is gone.
