@@ -47,6 +47,7 @@ class SyncEngine::Core : public std::enable_shared_from_this<Core> {
       uint32_t count = 0;
       VersionVector vv;
       std::map<uint32_t, std::vector<store::SnapshotRecord>> chunks;
+      size_t bytes = 0;  // of the chunks' messages
     } incoming;
   };
 
@@ -208,7 +209,7 @@ class SyncEngine::Core : public std::enable_shared_from_this<Core> {
     if (auto* h = std::get_if<Hello>(&*msg)) return OnHello(s, *h);
     if (auto* c = std::get_if<ChangesMsg>(&*msg)) return OnChanges(s, *c);
     if (auto* a = std::get_if<Ack>(&*msg)) return OnAck(s, *a);
-    if (auto* c = std::get_if<SnapshotChunk>(&*msg)) return OnSnapshot(s, *c);
+    if (auto* c = std::get_if<SnapshotChunk>(&*msg)) return OnSnapshot(s, *c, bytes.size());
     if (std::holds_alternative<GrantMsg>(*msg) || std::holds_alternative<OwnHistory>(*msg)) {
       return Fail(s, Status::InvalidArgument("grant and own-history messages are only meaningful on a cross-app link"));
     }
@@ -364,13 +365,14 @@ class SyncEngine::Core : public std::enable_shared_from_this<Core> {
 
   // Collects a snapshot's chunks (any order, duplicates ignored; a new batch
   // replaces an unfinished one) and merges it whole when the last arrives.
-  void OnSnapshot(Session& s, SnapshotChunk& c) {
+  void OnSnapshot(Session& s, SnapshotChunk& c, size_t message_bytes) {
     auto& in = s.incoming;
     if (in.batch != c.batch || in.count != c.count) {
       in.batch = c.batch;
       in.count = c.count;
       in.vv = c.vv;
       in.chunks.clear();
+      in.bytes = 0;
     } else if (in.vv != c.vv) {
       return Fail(s, Status::Corruption("snapshot chunks of one batch disagree on the version vector"));
     }
@@ -380,6 +382,13 @@ class SyncEngine::Core : public std::enable_shared_from_this<Core> {
         Status may = s.guard.write(origin);
         if (!may.ok()) return Fail(s, may);
       }
+    }
+    in.bytes += message_bytes;
+    if (in.bytes > options_.max_snapshot_bytes) {
+      in.chunks.clear();
+      return Fail(s, Status::InvalidArgument("snapshot of " + std::to_string(in.count) + " chunks is past " +
+                                             std::to_string(options_.max_snapshot_bytes) +
+                                             " bytes before its last chunk (SyncOptions::max_snapshot_bytes)"));
     }
     in.chunks.emplace(c.index, std::move(c.records));
     if (in.chunks.size() < in.count) return;
@@ -393,6 +402,7 @@ class SyncEngine::Core : public std::enable_shared_from_this<Core> {
     in.count = 0;
     in.vv.clear();
     in.chunks.clear();
+    in.bytes = 0;
     auto merged = DatabaseAccess::ApplySnapshot(*db_, snap, options_.max_drift_ms);
     if (!merged.ok()) return Fail(s, merged.status());
     ++s.stats.snapshots_applied;

@@ -53,6 +53,10 @@ struct SyncOptions {
   size_t max_held = 100'000;             // out-of-order changes kept waiting, per engine
   int retransmit_ticks = 3;              // ticks before an unacknowledged batch is resent
   size_t busy_batch = 32;                // with batches in flight, send only this many changes or more
+  // Bytes of one incoming snapshot's chunks buffered until its last chunk
+  // arrives, at most (a peer claiming a snapshot of 2^20 chunks and sending
+  // them for ever would grow memory without bound); past it the link fails.
+  size_t max_snapshot_bytes = size_t{1} << 30;
 };
 
 // What one peer may do, for an engine whose peers are authenticated

@@ -147,6 +147,29 @@ TEST_F(RelayOriginTest, AUserMayNotSendASnapshotClaimingAnotherUsersSeqs) {
   BobAndCarolStillSync();
 }
 
+// A snapshot that never ends: chunks of a claimed 2^20-chunk snapshot are
+// buffered until the last arrives; past max_snapshot_bytes the stream is
+// closed instead of the relay's memory growing without bound.
+TEST_F(RelayOriginTest, ASnapshotChunkFloodIsBounded) {
+  WriteAccess(DefaultAccess());
+  net::RelayOptions o;
+  o.data_dir = dir_.File("data");
+  o.access_path = dir_.File("access.json");
+  o.sync.max_snapshot_bytes = 64 << 10;
+  relay_ = std::move(net::RelayCore::Open(o)).value();
+  std::vector<sync::Message> flood = {sync::Hello{NodeId{0x1234567}, {}, true}};
+  for (uint32_t i = 0; i < 40; ++i) {
+    sync::SnapshotChunk chunk;
+    chunk.batch = 1;
+    chunk.index = i;
+    chunk.count = sync::kMaxSnapshotChunks;
+    chunk.records.push_back(store::SnapshotRecord{"bugs", "r" + std::to_string(i), std::string(4096, 'x')});
+    flood.push_back(chunk);
+  }
+  std::string error = AliceSends(flood);
+  EXPECT_NE(error.find("max_snapshot_bytes"), std::string::npos) << error;
+}
+
 // Bob's own node is bob's: replaying what the relay holds (duplicates) is
 // harmless and allowed, for any user.
 TEST_F(RelayOriginTest, DuplicatesOfAnotherUsersChangesAreHarmless) {
