@@ -219,6 +219,7 @@ class SyncEngine::Core : public std::enable_shared_from_this<Core> {
   }
 
   void OnHello(Session& s, const Hello& h) {
+    if (Status st = CheckUnheldOrigins(h.vv); !st.ok()) return Fail(s, st);
     if (h.node == self_ || h.node == s.announced) {
       return Fail(s, Status::InvalidArgument("peer has this database's own node id"));
     }
@@ -250,6 +251,22 @@ class SyncEngine::Core : public std::enable_shared_from_this<Core> {
     if (h.wants_answer) Send(s, Hello{s.announced, local_vv_, false});
     Pump(s);
   }
+
+  // A peer's vector (hello, ack) may name origins this file does not hold
+  // (the peer's own unsent changes, those it got elsewhere), but not without
+  // bound: they are kept per peer and persisted in its checkpoint, so a peer
+  // naming millions of made-up origins would grow our memory and file.
+  Status CheckUnheldOrigins(const VersionVector& vv) const {
+    size_t unheld = 0;
+    for (const auto& [origin, seq] : vv) {
+      if (!local_vv_.count(origin)) ++unheld;
+    }
+    if (unheld <= kMaxUnheldOrigins) return Status::Ok();
+    return Status::InvalidArgument("peer's version vector names " + std::to_string(unheld) +
+                                   " origins this database does not hold; at most " +
+                                   std::to_string(kMaxUnheldOrigins) + " are accepted");
+  }
+  static constexpr size_t kMaxUnheldOrigins = 4096;
 
   // Whether `peer_vv` holds more of this node's changes than the file does.
   // Our vector may be stale (another handle or process on the file commits
@@ -551,6 +568,7 @@ class SyncEngine::Core : public std::enable_shared_from_this<Core> {
   }
 
   void OnAck(Session& s, const Ack& a) {
+    if (Status st = CheckUnheldOrigins(a.vv); !st.ok()) return Fail(s, st);
     s.in_flight.erase(a.batch);
     bool advanced = false;
     for (const auto& [origin, seq] : a.vv) {

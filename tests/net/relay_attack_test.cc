@@ -4,6 +4,7 @@
 // to users").
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "net/relay_fixture.h"
@@ -46,6 +47,7 @@ class RawPeer final : public sync::LinkHandler {
     auto m = sync::DecodeMessage(message);
     if (m.ok()) {
       if (auto* e = std::get_if<sync::ErrorMsg>(&*m)) error_ = e->message;
+      if (auto* a = std::get_if<sync::Ack>(&*m)) acked_.push_back(a->batch);
     }
   }
   void OnClosed(const Status&) override {
@@ -60,11 +62,16 @@ class RawPeer final : public sync::LinkHandler {
     std::lock_guard<std::mutex> l(mu_);
     return error_;
   }
+  bool acked(uint64_t batch) {
+    std::lock_guard<std::mutex> l(mu_);
+    return std::find(acked_.begin(), acked_.end(), batch) != acked_.end();
+  }
 
  private:
   std::mutex mu_;
   bool closed_ = false;
   std::string error_;
+  std::vector<uint64_t> acked_;
 };
 
 class RelayOriginTest : public RelayAttackTest {
@@ -85,15 +92,20 @@ class RelayOriginTest : public RelayAttackTest {
   // Alice's stream of "bugs", with `messages` sent on it: the relay's error
   // (empty if it did not close the stream).
   std::string AliceSends(const std::vector<sync::Message>& messages) {
+    std::shared_ptr<RawPeer> peer = AliceSendsRaw(messages);
+    if (!Eventually([&] { return peer->closed(); })) return "";
+    return peer->error();
+  }
+  std::shared_ptr<RawPeer> AliceSendsRaw(const std::vector<sync::Message>& messages) {
     executor_ = std::make_unique<sync::ThreadExecutor>();
     mux_ = Connect("alice");
     auto link = mux_->Open("bugs");
     EXPECT_TRUE(link.ok());
+    link_ = *link;  // the stream lives as long as its link
     auto peer = std::make_shared<RawPeer>();
-    (*link)->Attach(peer, executor_.get());
-    for (const auto& m : messages) EXPECT_TRUE((*link)->Send(sync::EncodeMessage(m)).ok());
-    if (!Eventually([&] { return peer->closed(); })) return "";
-    return peer->error();
+    link_->Attach(peer, executor_.get());
+    for (const auto& m : messages) EXPECT_TRUE(link_->Send(sync::EncodeMessage(m)).ok());
+    return peer;
   }
   // A change of bob's origin bob never wrote: his next seq.
   static store::Change Forged(store::Change c) {
@@ -104,12 +116,14 @@ class RelayOriginTest : public RelayAttackTest {
     return c;
   }
   void TearDown() override {
+    link_.reset();
     mux_.reset();
     executor_.reset();
     RelayAttackTest::TearDown();
   }
   std::unique_ptr<sync::ThreadExecutor> executor_;
   std::unique_ptr<net::ChannelMux> mux_;
+  std::shared_ptr<sync::Link> link_;
 };
 
 // Alice's client announces bob's node id and writes as bob: refused; had the
@@ -168,6 +182,33 @@ TEST_F(RelayOriginTest, ASnapshotChunkFloodIsBounded) {
   }
   std::string error = AliceSends(flood);
   EXPECT_NE(error.find("max_snapshot_bytes"), std::string::npos) << error;
+}
+
+// A hello naming 10 000 made-up origins (each would be kept for alice's
+// stream and persisted in her checkpoint in the relay's file), then the same
+// in an ack: refused.
+TEST_F(RelayOriginTest, MadeUpOriginsInHelloAndAckAreRefused) {
+  StartRelay();
+  store::Change bob1 = BobsFirstChange();
+  const NodeId alice{0x1234567};
+  sync::Hello hello{alice, {}, true};
+  sync::Ack ack{99, {}};
+  for (uint64_t i = 1; i <= 10000; ++i) {
+    hello.vv[NodeId{0x100000000 + i}] = i;
+    ack.vv[NodeId{0x200000000 + i}] = i;
+  }
+  std::string error = AliceSends({hello});
+  EXPECT_NE(error.find("origins this database does not hold"), std::string::npos) << error;
+  error = AliceSends({sync::Hello{alice, {}, true}, ack});
+  EXPECT_NE(error.find("origins this database does not hold"), std::string::npos) << error;
+  link_.reset();
+  mux_.reset();
+  relay_.reset();
+  server_connections_.clear();
+  auto db = OpenOrDie(dir_.File("data/bugs.blazedb"));
+  auto checkpoint = DatabaseAccess::LoadCheckpoint(*db, alice);
+  ASSERT_TRUE(checkpoint.ok()) << checkpoint.status().ToString();
+  EXPECT_LE(checkpoint->size(), 2u);
 }
 
 // Bob's own node is bob's: replaying what the relay holds (duplicates) is
