@@ -33,6 +33,7 @@ Status OriginBindings::PruneIdleLocked(const std::string& user, NodeId keep) {
   BLAZE_ASSIGN_OR_RETURN(auto all, DatabaseAccess::ListMeta(*db_, std::string(kPrefix)));
   BLAZE_ASSIGN_OR_RETURN(VersionVector vv, DatabaseAccess::GetVersionVector(*db_));
   std::vector<std::string> idle;
+  std::vector<NodeId> idle_nodes;
   for (const auto& [key, bound_user] : all) {
     if (bound_user != user) continue;
     const std::string_view hex = std::string_view(key).substr(kPrefix.size());
@@ -40,8 +41,12 @@ Status OriginBindings::PruneIdleLocked(const std::string& user, NodeId keep) {
     auto [end, ec] = std::from_chars(hex.data(), hex.data() + hex.size(), n.value, 16);
     if (ec != std::errc() || end != hex.data() + hex.size() || n == keep || SeqOf(vv, n) > 0) continue;
     idle.push_back(key);
+    idle_nodes.push_back(n);
   }
   if (idle.size() <= kMaxIdleBindingsPerUser) return Status::Ok();
+  // Their checkpoints go too: each would otherwise stay in the file, and
+  // hold compaction back, for ever.
+  for (NodeId n : idle_nodes) BLAZE_RETURN_IF_ERROR(DatabaseAccess::DeleteCheckpoint(*db_, n));
   return DatabaseAccess::DeleteMeta(*db_, idle);
 }
 

@@ -17,8 +17,11 @@
 //
 // Bindings of nodes the replica holds no change of protect nothing anyone can
 // name, so they are bounded: when a user binds a node while holding more than
-// kMaxIdleBindingsPerUser others without history, those are dropped (a client
-// reconnecting under fresh ids in a loop would otherwise grow the file).
+// kMaxIdleBindingsPerUser others without history, those are dropped with
+// their sync checkpoints (a client reconnecting under fresh ids in a loop
+// would otherwise grow the file, and each checkpoint would hold compaction
+// back). A node dropped so that comes back is bound again at its hello, and
+// is sent what it lacks (a snapshot if compaction pruned it meanwhile).
 //
 // Thread safety: one OriginBindings per replica; calls are serialized by its
 // own mutex (the relay calls it on the database's engine executor).

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "net/origin_binding.h"
 #include "net/relay_fixture.h"
 #include "sync/link.h"
 #include "sync/messages.h"
@@ -48,6 +49,7 @@ class RawPeer final : public sync::LinkHandler {
     if (m.ok()) {
       if (auto* e = std::get_if<sync::ErrorMsg>(&*m)) error_ = e->message;
       if (auto* a = std::get_if<sync::Ack>(&*m)) acked_.push_back(a->batch);
+      if (std::holds_alternative<sync::Hello>(*m)) ++hellos_;
     }
   }
   void OnClosed(const Status&) override {
@@ -62,6 +64,10 @@ class RawPeer final : public sync::LinkHandler {
     std::lock_guard<std::mutex> l(mu_);
     return error_;
   }
+  int hellos() {
+    std::lock_guard<std::mutex> l(mu_);
+    return hellos_;
+  }
   bool acked(uint64_t batch) {
     std::lock_guard<std::mutex> l(mu_);
     return std::find(acked_.begin(), acked_.end(), batch) != acked_.end();
@@ -72,6 +78,7 @@ class RawPeer final : public sync::LinkHandler {
   bool closed_ = false;
   std::string error_;
   std::vector<uint64_t> acked_;
+  int hellos_ = 0;
 };
 
 class RelayOriginTest : public RelayAttackTest {
@@ -209,6 +216,33 @@ TEST_F(RelayOriginTest, MadeUpOriginsInHelloAndAckAreRefused) {
   auto checkpoint = DatabaseAccess::LoadCheckpoint(*db, alice);
   ASSERT_TRUE(checkpoint.ok()) << checkpoint.status().ToString();
   EXPECT_LE(checkpoint->size(), 2u);
+}
+
+// A client reconnecting in a loop under a fresh node id each time: each
+// hello saves a checkpoint in the relay's replica file; once the user holds
+// more than 16 idle nodes, the idle ones' bindings and checkpoints are
+// dropped, so the file does not grow by a row set per connection and
+// compaction is not held back by peers that will never come back.
+TEST_F(RelayOriginTest, CheckpointsOfFreshNodeIdsInALoopAreBounded) {
+  StartRelay();
+  store::Change bob1 = BobsFirstChange();
+  constexpr uint64_t kConnections = 40;
+  for (uint64_t i = 1; i <= kConnections; ++i) {
+    auto peer = AliceSendsRaw({sync::Hello{NodeId{0x5000000 + i}, {{bob1.origin, 1}}, true}});
+    ASSERT_TRUE(Eventually([&] { return peer->hellos() >= 2; }));  // ours was answered: it was handled
+    link_.reset();
+    mux_.reset();
+  }
+  relay_.reset();
+  server_connections_.clear();
+  auto db = OpenOrDie(dir_.File("data/bugs.blazedb"));
+  size_t kept = 0;
+  for (uint64_t i = 1; i <= kConnections; ++i) {
+    auto checkpoint = DatabaseAccess::LoadCheckpoint(*db, NodeId{0x5000000 + i});
+    ASSERT_TRUE(checkpoint.ok());
+    if (!checkpoint->empty()) ++kept;
+  }
+  EXPECT_LE(kept, net::OriginBindings::kMaxIdleBindingsPerUser + 1);
 }
 
 // Bob's own node is bob's: replaying what the relay holds (duplicates) is
