@@ -1,7 +1,10 @@
 // relay_attack_test.cc — a hostile client and a careless operator against the
-// relay core, over real SecureChannel connections: writing under another
-// user's replica node id (origin binding, docs/relay.md "Origins are bound
-// to users").
+// relay core, over real SecureChannel connections (relay_fixture.h): writing
+// under another user's replica node id (origin binding, docs/relay.md
+// "Origins are bound to users"), raw sync messages (snapshot floods, made-up
+// origins, fresh node ids in a loop), hostile database names, stream floods,
+// and operator mistakes (corrupt replica, second relay on one directory,
+// missing directory, access file deleted before SIGHUP).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -307,6 +310,43 @@ TEST_F(RelayAttackTest, ACorruptReplicaFileMakesOnlyItsDatabaseUnavailable) {
   auto carol = Connect("carol");
   auto forbidden = carol->Open("notes");
   EXPECT_EQ(forbidden.status().code(), StatusCode::kPermissionDenied);
+}
+
+// Operator: SIGHUP after the access file was deleted. The reload fails
+// naming the file, the current access list stays, connections go on.
+TEST_F(RelayAttackTest, AReloadOfADeletedAccessFileKeepsTheCurrentOne) {
+  StartRelay();
+  Client* a = AddClient("alice", "a.blazedb");
+  Client* b = AddClient("bob", "b.blazedb");
+  std::filesystem::remove(dir_.File("access.json"));
+  Status st = relay_->Reload();
+  EXPECT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("access.json"), std::string::npos) << st.ToString();
+  ASSERT_TRUE(a->Put("x", {{"by", Value("a")}}).ok());
+  ASSERT_TRUE(Eventually([&] { return Converged({a, b}); }));
+  EXPECT_TRUE(b->mux->Open("notes").ok());
+}
+
+// A client opening stream after stream: past max_streams_per_connection
+// (64) each open is refused; the streams it has keep working.
+TEST_F(RelayAttackTest, StreamsPastTheLimitAreRefusedAndTheOthersGoOn) {
+  StartRelay();
+  Client* a = AddClient("alice", "a.blazedb");
+  Client* b = AddClient("bob", "b.blazedb");
+  std::vector<std::shared_ptr<sync::Link>> links;
+  int refused = 0;
+  for (int i = 0; i < 100; ++i) {
+    auto l = a->mux->Open(i % 2 ? "notes" : "secret");
+    if (l.ok()) {
+      links.push_back(*l);
+    } else {
+      ++refused;
+    }
+  }
+  EXPECT_EQ(links.size(), 63u);  // 64 with "bugs"
+  EXPECT_EQ(refused, 37);
+  ASSERT_TRUE(a->Put("x", {{"by", Value("a")}}).ok());
+  ASSERT_TRUE(Eventually([&] { return Converged({a, b}); }));
 }
 
 // Operator: a second relay started on the data directory of a running one
