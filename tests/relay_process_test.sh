@@ -73,6 +73,8 @@ check "the message names the directory" 1 "$(grep -c "nowhere" serve_code.err)"
 check "a missing access file is refused" 3 "$(serve_code 127.0.0.1:0 data nowhere.json)"
 check "a limit out of range is refused" 2 "$(serve_code 127.0.0.1:0 data access.json --max-connections 0)"
 start_relay
+check "a second relay on the same data directory is refused" 5 "$(serve_code 127.0.0.1:0 data access.json)"
+check "the message says another relay serves it" 1 "$(grep -c "another relay is serving" serve_code.err)"
 check "the ready line names the relay's key" "$(key relay)" "$relay_key"
 
 # sync_once USER DIR: `blazedb sync DIR/bugs.blazedb --relay ... --once`; prints the exit code.

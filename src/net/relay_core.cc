@@ -9,7 +9,13 @@
 // executor, so a slow replica open never holds up a connection's reader.
 #include "net/relay_core.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <atomic>
 #include <condition_variable>
@@ -19,6 +25,7 @@
 #include <thread>
 
 #include "net/control.h"
+#include "net/origin_binding.h"
 #include "net/stream_link.h"
 #include "sync/executor.h"
 
@@ -31,6 +38,7 @@ struct Hub {
   std::unique_ptr<Database> db;
   std::unique_ptr<sync::ThreadExecutor> executor;
   std::unique_ptr<sync::SyncEngine> engine;
+  std::unique_ptr<OriginBindings> bindings;  // which user may write as which node
   // What streams that have closed moved, so the figures only ever grow.
   std::atomic<uint64_t> closed_received{0};
   std::atomic<uint64_t> closed_forwarded{0};
@@ -53,8 +61,9 @@ class Session;
 
 class RelayCore::State : public std::enable_shared_from_this<RelayCore::State> {
  public:
-  State(RelayOptions options, std::shared_ptr<const AccessList> access)
-      : options_(std::move(options)), access_(std::move(access)) {}
+  State(RelayOptions options, std::shared_ptr<const AccessList> access, int lock_fd)
+      : options_(std::move(options)), lock_fd_(lock_fd), access_(std::move(access)) {}
+  ~State() { ReleaseLock(); }
 
   void Start() {
     ticker_ = std::thread([this] { RunTicker(); });
@@ -110,7 +119,13 @@ class RelayCore::State : public std::enable_shared_from_this<RelayCore::State> {
   Result<Hub*> HubLocked(const std::string& name);
   void RunTicker();
 
+  void ReleaseLock() {
+    if (lock_fd_ >= 0) close(lock_fd_);  // releases the flock
+    lock_fd_ = -1;
+  }
+
   const RelayOptions options_;
+  int lock_fd_;  // DIR/relay.lock, flock'ed while the replica files are open
   std::unique_ptr<sync::ThreadExecutor> control_ = std::make_unique<sync::ThreadExecutor>(std::chrono::microseconds(0));
   mutable std::mutex mu_;
   std::condition_variable ticker_cv_;
@@ -344,6 +359,7 @@ Result<Hub*> RelayCore::State::HubLocked(const std::string& name) {
     return engine.status();
   }
   hub->engine = std::move(engine).value();
+  hub->bindings = std::make_unique<OriginBindings>(hub->db.get());
   Hub* raw = hub.get();
   hubs_.emplace(name, std::move(hub));
   Log("relay: opened database '" + name + "'");
@@ -375,7 +391,12 @@ RelayCore::State::OpenResult RelayCore::State::OpenStream(const std::shared_ptr<
   }
   // `opened` goes out before the engine's hello (the connection's queue keeps order).
   session->SendOpened(stream);
-  uint64_t peer = (*hub)->engine->AddPeer(link);
+  // The stream's user speaks only for its own nodes (origin_binding.h).
+  sync::PeerGuard guard;
+  OriginBindings* bindings = (*hub)->bindings.get();
+  guard.announce = [bindings, user = session->user()](NodeId node) { return bindings->Claim(user, node); };
+  guard.write = guard.announce;
+  uint64_t peer = (*hub)->engine->AddPeer(link, std::move(guard));
   if (!session->SetPeer(stream, link, peer)) (*hub)->engine->RemovePeer(peer);
   return {};
 }
@@ -478,6 +499,8 @@ void RelayCore::State::Shutdown() {
     hub->executor.reset();
     hub->db.reset();
   }
+  // The files are closed: another relay may take the directory now.
+  ReleaseLock();
 }
 
 Result<std::unique_ptr<RelayCore>> RelayCore::Open(RelayOptions options) {
@@ -490,7 +513,24 @@ Result<std::unique_ptr<RelayCore>> RelayCore::Open(RelayOptions options) {
     return Status::InvalidArgument("max_streams_per_connection must be 1..65535");
   }
   BLAZE_ASSIGN_OR_RETURN(auto access, ReadAccessFile(options.access_path));
-  auto state = std::make_shared<State>(std::move(options), std::move(access));
+  // One relay per data directory: two would serve the same replica files
+  // under one node id, each with its own idea of every client's progress.
+  const std::string lock_path = options.data_dir + "/relay.lock";
+  int fd = open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return Status::IOError("cannot open " + lock_path + ": " + std::strerror(errno) +
+                           " (the relay's data directory must be writable)");
+  }
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    const int err = errno;
+    close(fd);
+    if (err == EWOULDBLOCK) {
+      return Status::Busy("another relay is serving data directory '" + options.data_dir + "' (" + lock_path +
+                          " is locked); stop it first, or give this relay a directory of its own");
+    }
+    return Status::IOError("cannot lock " + lock_path + ": " + std::strerror(err));
+  }
+  auto state = std::make_shared<State>(std::move(options), std::move(access), fd);
   state->Start();
   return std::unique_ptr<RelayCore>(new RelayCore(std::move(state)));
 }

@@ -225,6 +225,13 @@ Result<VersionVector> DatabaseAccess::LoadCheckpoint(Database& db, NodeId peer) 
   return store::ReadVersionVector(*stmt);
 }
 
+Status DatabaseAccess::DeleteCheckpoint(Database& db, NodeId peer) {
+  std::lock_guard<std::mutex> lock(db.impl_->mu_);
+  BLAZE_ASSIGN_OR_RETURN(auto stmt, db.impl_->conn_->Prepare("DELETE FROM blaze_peers WHERE peer = ?"));
+  stmt->BindInt(1, static_cast<int64_t>(peer.value));
+  return stmt->Run();
+}
+
 Status DatabaseAccess::SaveCheckpoint(Database& db, NodeId peer, const VersionVector& acked) {
   std::lock_guard<std::mutex> lock(db.impl_->mu_);
   auto& conn = *db.impl_->conn_;

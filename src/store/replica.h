@@ -65,6 +65,8 @@ class DatabaseAccess {
   // Saving one (even empty) makes `peer` a known peer for compaction.
   static Result<VersionVector> LoadCheckpoint(Database& db, NodeId peer);
   static Status SaveCheckpoint(Database& db, NodeId peer, const VersionVector& acked);
+  // Forgets `peer`'s checkpoint: it is no longer a known peer for compaction.
+  static Status DeleteCheckpoint(Database& db, NodeId peer);
   // The records (collection, id) a filtering sender (a cross-app owner) has
   // sent to `peer`, kept in the sender's file (table blaze_sent, created on
   // first use): only these may be named to the peer in evictions.

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <set>
 #include <thread>
 
 #include "store/change.h"
@@ -28,6 +29,7 @@ class SyncEngine::Core : public std::enable_shared_from_this<Core> {
     uint64_t id = 0;
     std::shared_ptr<Link> link;
     std::shared_ptr<LinkHandler> handler;  // owned here; the link holds it weakly
+    PeerGuard guard;
     bool hello_received = false;
     bool closed = false;
     NodeId announced;  // the node id our hellos name on this link (kept if the file rotates its id)
@@ -50,6 +52,7 @@ class SyncEngine::Core : public std::enable_shared_from_this<Core> {
       uint32_t count = 0;
       VersionVector vv;
       std::map<uint32_t, std::vector<store::SnapshotRecord>> chunks;
+      size_t bytes = 0;  // of the chunks' messages
     } incoming;
   };
 
@@ -90,10 +93,11 @@ class SyncEngine::Core : public std::enable_shared_from_this<Core> {
   // Runs on the destroying thread: must not touch executor-confined state.
   void Stop() { DatabaseAccess::RemoveCommitHook(*db_, hook_); }
 
-  void AddPeer(uint64_t id, std::shared_ptr<Link> link) {
+  void AddPeer(uint64_t id, std::shared_ptr<Link> link, PeerGuard guard) {
     Session& s = sessions_[id];
     s.id = id;
     s.link = link;
+    s.guard = std::move(guard);
     s.stats.peer = id;
     s.announced = self_;
     s.handler = std::make_shared<Handler>(weak_from_this(), id);
@@ -210,7 +214,7 @@ class SyncEngine::Core : public std::enable_shared_from_this<Core> {
     if (auto* h = std::get_if<Hello>(&*msg)) return OnHello(s, *h);
     if (auto* c = std::get_if<ChangesMsg>(&*msg)) return OnChanges(s, *c);
     if (auto* a = std::get_if<Ack>(&*msg)) return OnAck(s, *a);
-    if (auto* c = std::get_if<SnapshotChunk>(&*msg)) return OnSnapshot(s, *c);
+    if (auto* c = std::get_if<SnapshotChunk>(&*msg)) return OnSnapshot(s, *c, bytes.size());
     if (std::holds_alternative<GrantMsg>(*msg) || std::holds_alternative<OwnHistory>(*msg)) {
       return Fail(s, Status::InvalidArgument("grant and own-history messages are only meaningful on a cross-app link"));
     }
@@ -220,10 +224,15 @@ class SyncEngine::Core : public std::enable_shared_from_this<Core> {
   }
 
   void OnHello(Session& s, const Hello& h) {
+    if (Status st = CheckUnheldOrigins(h.vv); !st.ok()) return Fail(s, st);
     if (h.node == self_ || h.node == s.announced) {
       return Fail(s, Status::InvalidArgument("peer has this database's own node id"));
     }
     if (!s.hello_received) {
+      if (s.guard.announce) {
+        Status may = s.guard.announce(h.node);
+        if (!may.ok()) return Fail(s, may);
+      }
       // The session starts exactly where the peer stands.
       s.hello_received = true;
       s.remote_node = h.node;
@@ -247,6 +256,22 @@ class SyncEngine::Core : public std::enable_shared_from_this<Core> {
     if (h.wants_answer) Send(s, Hello{s.announced, local_vv_, false});
     Pump(s);
   }
+
+  // A peer's vector (hello, ack) may name origins this file does not hold
+  // (the peer's own unsent changes, those it got elsewhere), but not without
+  // bound: they are kept per peer and persisted in its checkpoint, so a peer
+  // naming millions of made-up origins would grow our memory and file.
+  Status CheckUnheldOrigins(const VersionVector& vv) const {
+    size_t unheld = 0;
+    for (const auto& [origin, seq] : vv) {
+      if (!local_vv_.count(origin)) ++unheld;
+    }
+    if (unheld <= kMaxUnheldOrigins) return Status::Ok();
+    return Status::InvalidArgument("peer's version vector names " + std::to_string(unheld) +
+                                   " origins this database does not hold; at most " +
+                                   std::to_string(kMaxUnheldOrigins) + " are accepted");
+  }
+  static constexpr size_t kMaxUnheldOrigins = 4096;
 
   // Whether `peer_vv` holds more of this node's changes than the file does.
   // Our vector may be stale (another handle or process on the file commits
@@ -370,15 +395,30 @@ class SyncEngine::Core : public std::enable_shared_from_this<Core> {
 
   // Collects a snapshot's chunks (any order, duplicates ignored; a new batch
   // replaces an unfinished one) and merges it whole when the last arrives.
-  void OnSnapshot(Session& s, SnapshotChunk& c) {
+  void OnSnapshot(Session& s, SnapshotChunk& c, size_t message_bytes) {
     auto& in = s.incoming;
     if (in.batch != c.batch || in.count != c.count) {
       in.batch = c.batch;
       in.count = c.count;
       in.vv = c.vv;
       in.chunks.clear();
+      in.bytes = 0;
     } else if (in.vv != c.vv) {
       return Fail(s, Status::Corruption("snapshot chunks of one batch disagree on the version vector"));
+    }
+    if (s.guard.write) {
+      for (const auto& [origin, seq] : in.vv) {
+        if (seq <= SeqOf(local_vv_, origin)) continue;
+        Status may = s.guard.write(origin);
+        if (!may.ok()) return Fail(s, may);
+      }
+    }
+    in.bytes += message_bytes;
+    if (in.bytes > options_.max_snapshot_bytes) {
+      in.chunks.clear();
+      return Fail(s, Status::InvalidArgument("snapshot of " + std::to_string(in.count) + " chunks is past " +
+                                             std::to_string(options_.max_snapshot_bytes) +
+                                             " bytes before its last chunk (SyncOptions::max_snapshot_bytes)"));
     }
     in.chunks.emplace(c.index, std::move(c.records));
     if (in.chunks.size() < in.count) return;
@@ -392,6 +432,7 @@ class SyncEngine::Core : public std::enable_shared_from_this<Core> {
     in.count = 0;
     in.vv.clear();
     in.chunks.clear();
+    in.bytes = 0;
     auto merged = DatabaseAccess::ApplySnapshot(*db_, snap, options_.max_drift_ms);
     if (!merged.ok()) return Fail(s, merged.status());
     ++s.stats.snapshots_applied;
@@ -419,6 +460,14 @@ class SyncEngine::Core : public std::enable_shared_from_this<Core> {
   // (one SQLite commit, a savepoint per change). Early changes are held back,
   // duplicates skipped.
   void OnChanges(Session& s, const ChangesMsg& m) {
+    if (s.guard.write) {
+      std::set<NodeId> checked;
+      for (const store::Change& c : m.changes) {
+        if (c.seq <= SeqOf(local_vv_, c.origin) || !checked.insert(c.origin).second) continue;
+        Status may = s.guard.write(c.origin);
+        if (!may.ok()) return Fail(s, may);
+      }
+    }
     VersionVector planned = local_vv_;
     std::vector<store::Change> ready;
     std::vector<store::Change> held;  // duplicates: compared with ours before anything applies
@@ -532,6 +581,7 @@ class SyncEngine::Core : public std::enable_shared_from_this<Core> {
   }
 
   void OnAck(Session& s, const Ack& a) {
+    if (Status st = CheckUnheldOrigins(a.vv); !st.ok()) return Fail(s, st);
     s.in_flight.erase(a.batch);
     bool advanced = false;
     for (const auto& [origin, seq] : a.vv) {
@@ -575,13 +625,13 @@ Result<std::unique_ptr<SyncEngine>> SyncEngine::Create(Database* db, Executor* e
 
 SyncEngine::~SyncEngine() { core_->Stop(); }
 
-uint64_t SyncEngine::AddPeer(std::shared_ptr<Link> link) {
+uint64_t SyncEngine::AddPeer(std::shared_ptr<Link> link, PeerGuard guard) {
   static std::atomic<uint64_t> next_id{1};
   uint64_t id = next_id++;
   std::weak_ptr<Core> weak = core_;
   // Posted, so sessions are only touched on the executor.
-  core_->executor()->Post([weak, id, link] {
-    if (auto c = weak.lock()) c->AddPeer(id, link);
+  core_->executor()->Post([weak, id, link, guard = std::move(guard)]() mutable {
+    if (auto c = weak.lock()) c->AddPeer(id, link, std::move(guard));
   });
   return id;
 }

@@ -33,6 +33,7 @@
 #define BLAZE_SYNC_SYNC_ENGINE_H_
 
 #include <cstdint>
+#include <functional>
 #include <future>
 #include <map>
 #include <memory>
@@ -57,6 +58,23 @@ struct SyncOptions {
   size_t max_held = 100'000;             // out-of-order changes kept waiting, per engine
   int retransmit_ticks = 3;              // ticks before an unacknowledged batch is resent
   size_t busy_batch = 32;                // with batches in flight, send only this many changes or more
+  // Bytes of one incoming snapshot's chunks buffered until its last chunk
+  // arrives, at most (a peer claiming a snapshot of 2^20 chunks and sending
+  // them for ever would grow memory without bound); past it the link fails.
+  size_t max_snapshot_bytes = size_t{1} << 30;
+};
+
+// What one peer may do, for an engine whose peers are authenticated
+// principals (the relay binds replica node ids to users: docs/relay.md,
+// "Origins are bound to users"). Both run on the engine's executor; a non-OK
+// status closes the link with that error and nothing of the message applies.
+struct PeerGuard {
+  // The node id the peer's (first) hello announces.
+  std::function<Status(NodeId)> announce;
+  // Before anything new of `origin` is applied or held from this peer:
+  // changes past this file's seq of that origin, or a snapshot whose vector
+  // is past it.
+  std::function<Status(NodeId)> write;
 };
 
 // Per-peer figures, for tests, the CLI and (later) the topology view.
@@ -84,7 +102,7 @@ class SyncEngine {
   SyncEngine& operator=(const SyncEngine&) = delete;
 
   // Starts syncing with the peer at the other end of `link`; returns its id.
-  uint64_t AddPeer(std::shared_ptr<Link> link);
+  uint64_t AddPeer(std::shared_ptr<Link> link, PeerGuard guard = {});
   // Stops syncing with a peer and closes its link.
   void RemovePeer(uint64_t peer);
   // Advances the retransmission clock by one tick (call periodically), and
