@@ -574,20 +574,30 @@ Result<FanOut> RunFanOut(const std::string& exe, const std::string& dir, int wri
   return r;
 }
 
-}  // namespace
-
-Status BenchRelayFanOut(int writers, int readers, int changes, bool json) {
-  if (writers < 1 || readers < 1 || changes < 1) {
-    return Status::InvalidArgument("--writers, --readers and --changes must be at least 1");
-  }
+// Runs `body(this executable, a fresh temporary directory)`, then removes
+// the directory whatever the outcome.
+template <typename T, typename F>
+Result<T> InScratchDir(F body) {
   std::error_code ec;
   std::string exe = std::filesystem::read_symlink("/proc/self/exe", ec).string();
   if (ec) return Status::IOError("bench relay: cannot find this executable: " + ec.message());
   std::string tmpl = (std::filesystem::temp_directory_path() / "blaze-bench-relay-XXXXXX").string();
   if (mkdtemp(tmpl.data()) == nullptr) return Status::IOError("cannot create a temporary directory");
   signal(SIGPIPE, SIG_IGN);
-  auto run = RunFanOut(exe, tmpl, writers, readers, changes);
+  Result<T> run = body(exe, tmpl);
   std::filesystem::remove_all(tmpl, ec);
+  return run;
+}
+
+}  // namespace
+
+Status BenchRelayFanOut(int writers, int readers, int changes, bool json) {
+  if (writers < 1 || readers < 1 || changes < 1) {
+    return Status::InvalidArgument("--writers, --readers and --changes must be at least 1");
+  }
+  auto run = InScratchDir<FanOut>([&](const std::string& exe, const std::string& dir) {
+    return RunFanOut(exe, dir, writers, readers, changes);
+  });
   BLAZE_RETURN_IF_ERROR(run.status());
   const FanOut& f = *run;
   Value out(Value::Map{
@@ -616,14 +626,9 @@ Status BenchRelay(int records, int updates, int samples, bool json) {
   if (records < 1 || updates < 1 || samples < 1) {
     return Status::InvalidArgument("--records, --updates and --samples must be at least 1");
   }
-  std::error_code ec;
-  std::string exe = std::filesystem::read_symlink("/proc/self/exe", ec).string();
-  if (ec) return Status::IOError("bench relay: cannot find this executable: " + ec.message());
-  std::string tmpl = (std::filesystem::temp_directory_path() / "blaze-bench-relay-XXXXXX").string();
-  if (mkdtemp(tmpl.data()) == nullptr) return Status::IOError("cannot create a temporary directory");
-  signal(SIGPIPE, SIG_IGN);
-  auto run = RunOnce(exe, tmpl, records, updates, samples);
-  std::filesystem::remove_all(tmpl, ec);
+  auto run = InScratchDir<Figures>([&](const std::string& exe, const std::string& dir) {
+    return RunOnce(exe, dir, records, updates, samples);
+  });
   BLAZE_RETURN_IF_ERROR(run.status());
   const Figures& f = *run;
   Value out(Value::Map{{"workload", Value(Value::Map{{"records", Value(records)},
