@@ -138,7 +138,14 @@ TEST_F(CrossAppCorrectionTest, ACorrectionLostWithItsConnectionIsSentAgain) {
   ASSERT_TRUE(dash->WaitForCatchUp(10s).ok()) << dash->status().last_error;
   EXPECT_EQ(ReplicaDoc(*dash, "t1"), OwnerDoc("t1"));
   EXPECT_EQ(OwnerDoc("t1"), R"({"owner":"dashboard","title":"a"})");
-  // Acknowledged: a later connection is not corrected again.
+  // Acknowledged: a later connection is not corrected again. (Caught up
+  // means the correction was applied; the owner forgets it when the ack
+  // reaches it, which may be just after: wait for that before closing.)
+  const NodeId replica = dash->db().node_id();
+  ASSERT_TRUE(Eventually([&] {
+    auto refused = DatabaseAccess::LoadRefused(*owner_, replica);
+    return refused.ok() && refused->empty();
+  }));
   dash.reset();
   auto again = Connect();
   ASSERT_TRUE(again->WaitForCatchUp(10s).ok()) << again->status().last_error;
